@@ -1,0 +1,121 @@
+"""Connections to the application's PostgreSQL, with errors a person can act on.
+
+Every connection names itself (`application_name`), runs in UTC, and turns connection
+failures into one sentence that shows the URL without its password.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+from psycopg import conninfo
+
+from dbopt.errors import ConnectionProblem
+from dbopt.secrets import redact_url, scrub, url_password
+
+APPLICATION_NAME = "dbopt"
+
+
+def connection_kwargs(application_name: str = APPLICATION_NAME) -> dict[str, Any]:
+    return {"application_name": application_name, "options": "-c TimeZone=UTC", "connect_timeout": 10}
+
+
+def explain(exc: BaseException, url: str) -> ConnectionProblem:
+    """One sentence for a failed connection; the password never appears."""
+    raw = scrub(_reason(exc), url_password(url))
+    raw_lower = raw.lower()
+    safe = redact_url(url)
+    if isinstance(exc, psycopg.ProgrammingError) or "invalid dsn" in raw_lower or "missing" in raw_lower:
+        return ConnectionProblem(
+            f"DATABASE_URL {safe!r} is not a valid PostgreSQL URL ({raw}); write it as "
+            f"postgresql://user:password@host:5432/dbname."
+        )
+    if "password authentication failed" in raw_lower or "no password supplied" in raw_lower:
+        return ConnectionProblem(f"PostgreSQL at {safe} refused the credentials; fix the user or password in DATABASE_URL.")
+    if "does not exist" in raw_lower and "database" in raw_lower:
+        return ConnectionProblem(f"PostgreSQL at {safe} has no such database ({raw}); fix the database name in DATABASE_URL.")
+    if "could not translate host name" in raw_lower or "name or service not known" in raw_lower:
+        return ConnectionProblem(f"The host in DATABASE_URL {safe} does not resolve; fix the host name.")
+    return ConnectionProblem(
+        f"Cannot connect to PostgreSQL at {safe} ({raw}); check that the server runs and that DATABASE_URL is right."
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    """The useful part of libpq's message: what failed, not the boilerplate around it."""
+    text = str(exc).strip()
+    if not text:
+        return type(exc).__name__
+    first = text.splitlines()[0]
+    if "failed:" in first:
+        first = first.rsplit("failed:", 1)[1]
+    return first.replace("FATAL:", "").strip() or text.splitlines()[0]
+
+
+def connect(url: str, *, autocommit: bool = False, application_name: str = APPLICATION_NAME) -> psycopg.Connection:
+    """A new connection that is not from the pool (DDL, advisory locks, watchers)."""
+    try:
+        conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        raise explain(exc, url) from None
+    try:
+        return psycopg.connect(url, autocommit=autocommit, **connection_kwargs(application_name))
+    except psycopg.Error as exc:
+        raise explain(exc, url) from None
+
+
+class PgConnector:
+    """A URL plus a lazily opened connection pool; the handle every mechanism takes."""
+
+    def __init__(self, url: str, *, pool_max_size: int = 8, application_name: str = APPLICATION_NAME) -> None:
+        self.url = url
+        self.application_name = application_name
+        self._pool_max_size = pool_max_size
+        self._pool: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def safe_url(self) -> str:
+        return redact_url(self.url)
+
+    def pool(self) -> Any:
+        from psycopg_pool import ConnectionPool
+
+        with self._lock:
+            if self._pool is None:
+                # Fail fast with our sentence rather than the pool's timeout.
+                connect(self.url, application_name=self.application_name).close()
+                self._pool = ConnectionPool(
+                    self.url,
+                    min_size=1,
+                    max_size=self._pool_max_size,
+                    kwargs=connection_kwargs(self.application_name),
+                    name="dbopt",
+                    open=True,
+                    timeout=30,
+                )
+            return self._pool
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        """A pooled connection; the transaction commits on success and rolls back on error."""
+        with self.pool().connection() as conn:
+            yield conn
+
+    def dedicated(self, *, autocommit: bool = False) -> psycopg.Connection:
+        return connect(self.url, autocommit=autocommit, application_name=self.application_name)
+
+    def pool_stats(self) -> dict[str, int]:
+        if self._pool is None:
+            return {}
+        return dict(self._pool.get_stats())
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None

