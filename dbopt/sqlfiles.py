@@ -158,4 +158,4 @@ def positional(statement: str, names: list[str], values: Mapping[str, object]) -
 
 def _strip_dollar_bodies(statement: str) -> str:
     """Function bodies use $1 for their own arguments; those are not query parameters."""
-    return re.sub(r"\$([A-Za-z_]\w*)?\$.*?\$\1\$", "", statement, flags=re.S)
+    return re.sub(r"\$([A-Za-z_]\w*|)\$.*?\$\1\$", "", statement, flags=re.S)

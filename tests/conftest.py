@@ -1,0 +1,176 @@
+"""Real servers for every test: never a mock of PostgreSQL, ClickHouse or Redis.
+
+- PostgreSQL: an embedded server (PostgreSQL 18, from the wheel) started for the test
+  session in a private data folder, plus the server in TEST_DATABASE_URL when set (CI
+  points it at the machine's PostgreSQL 15). Each test gets its own database, dropped
+  afterwards; seeded tests clone a template seeded once per server.
+- ClickHouse: chDB. chDB allows one folder per process, so the session has one folder
+  and each test its own database in it.
+- Redis: an embedded redis-server, plus TEST_REDIS_URL when set.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+# Before anything imports dbopt: keep tests away from the developer's .dbopt/ folder.
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="dbopt-test-"))
+os.environ["DBOPT_HOME"] = str(_SESSION_HOME)
+os.environ.setdefault("DAGSTER_HOME", str(_SESSION_HOME / "dagster"))
+os.environ["GX_ANALYTICS_ENABLED"] = "false"
+os.environ["DAGSTER_DISABLE_TELEMETRY"] = "true"
+for _var in ("DATABASE_URL", "CLICKHOUSE_URL", "REDIS_URL", "CLICKHOUSE_CLUSTER"):
+    os.environ.pop(_var, None)
+(_SESSION_HOME / "dagster").mkdir(exist_ok=True)
+(_SESSION_HOME / "dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+
+from dbopt.embedded.postgres import EmbeddedPostgres  # noqa: E402
+from dbopt.embedded.redis import EmbeddedRedis  # noqa: E402
+
+
+def _pg_servers() -> list[str]:
+    servers = ["embedded"]
+    if os.environ.get("TEST_DATABASE_URL"):
+        servers.append("system")
+    return servers
+
+
+@pytest.fixture(scope="session")
+def embedded_pg() -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres(_SESSION_HOME / "postgres")
+    server.ensure_running()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session", params=_pg_servers())
+def pg_admin_url(request: pytest.FixtureRequest) -> str:
+    """A superuser URL on one real PostgreSQL server (each server in turn)."""
+    if request.param == "embedded":
+        return request.getfixturevalue("embedded_pg").url("postgres")
+    return os.environ["TEST_DATABASE_URL"]
+
+
+def _with_db(url: str, dbname: str) -> str:
+    return psycopg.conninfo.make_conninfo(url, dbname=dbname)
+
+
+def _drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def seeded_template(pg_admin_url: str) -> Iterator[str]:
+    """A database with the baseline and `tiny` data, used as a template by tests."""
+    from dbopt.clickhouse.client import ClickHouse  # noqa: F401  (import cost paid once)
+    from dbopt.postgres.connect import PgConnector
+    from dbopt.seed.clock import SeedClock
+    from dbopt.seed.postgres import seed_postgres
+    from dbopt.seed.scales import scale_for
+
+    name = f"dbopt_tpl_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = _with_db(pg_admin_url, name)
+    connector = PgConnector(url)
+    seed_postgres(connector, scale_for("tiny"), SeedClock.now(), reset_first=False, progress=lambda _: None)
+    connector.close()
+    yield name
+    _drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+def pg_url(pg_admin_url: str) -> Iterator[str]:
+    """A new, empty database for this test; dropped afterwards."""
+    name = f"dbopt_t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield _with_db(pg_admin_url, name)
+    _drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+def seeded_pg_url(pg_admin_url: str, seeded_template: str) -> Iterator[str]:
+    """A new database holding the baseline and `tiny` data; dropped afterwards."""
+    name = f"dbopt_t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{seeded_template}"')
+    yield _with_db(pg_admin_url, name)
+    _drop_database(pg_admin_url, name)
+
+
+# --- ClickHouse (chDB) ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def chdb_folder() -> Path:
+    """The one chDB folder this test process may open."""
+    folder = _SESSION_HOME / "clickhouse"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def ch_url(chdb_folder: Path) -> Iterator[str]:
+    """A CLICKHOUSE_URL for a fresh database in the session's chDB folder; dropped afterwards."""
+    from dbopt.clickhouse.client import connect
+
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    url = f"chdb://{chdb_folder}?database={name}"
+    yield url
+    with connect(f"chdb://{chdb_folder}") as admin:
+        admin.command(f"DROP DATABASE IF EXISTS `{name}` SYNC")
+
+
+@pytest.fixture
+def ch(ch_url: str):
+    """A ClickHouse client on this test's own database."""
+    from dbopt.clickhouse.client import connect
+
+    client = connect(ch_url)
+    yield client
+    client.close()
+
+
+# --- Redis ----------------------------------------------------------------------------------
+
+
+def _redis_servers() -> list[str]:
+    servers = ["embedded"]
+    if os.environ.get("TEST_REDIS_URL"):
+        servers.append("system")
+    return servers
+
+
+@pytest.fixture(scope="session")
+def embedded_redis() -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(_SESSION_HOME / "redis")
+    server.ensure_running()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=_redis_servers())
+def redis_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A real Redis database, emptied before and after the test."""
+    import redis
+
+    url = request.getfixturevalue("embedded_redis").url() if request.param == "embedded" else os.environ["TEST_REDIS_URL"]
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    yield url
+    client.flushdb()
+    client.close()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    shutil.rmtree(_SESSION_HOME, ignore_errors=True)
