@@ -6,6 +6,7 @@ Uses the system `redis-server` when there is one, else the binary shipped by the
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import time
@@ -85,10 +86,8 @@ class EmbeddedRedis:
                 return False
             import redis
 
-            try:
+            with contextlib.suppress(redis.exceptions.ConnectionError):  # shutdown closes the socket
                 redis.Redis.from_url(self.url(), socket_timeout=5).shutdown(nosave=True)
-            except redis.exceptions.ConnectionError:
-                pass  # shutdown closes the connection by design
             deadline = time.monotonic() + 10
             while pid_alive(pid) and time.monotonic() < deadline:
                 time.sleep(0.1)
