@@ -3,6 +3,12 @@
 Files may hold `{{name}}` placeholders for values a step chooses at run time (a text
 search configuration, `ON CLUSTER`, an engine prefix). Double braces never clash with
 ClickHouse's `{name:Type}` query parameters or PostgreSQL array literals.
+
+PostgreSQL files must stay valid SQL for squawk, so there a placeholder is written as a
+comment followed by its default: `/*{{batch}}*/ true`, `/*{{carry}}*/ 0`,
+`/*{{lower_first}}*/ NULL::uuid`, `/*{{ts_config}}*/ 'simple'::regconfig`. Rendering
+replaces the comment and the default together; without a value the default stays, so the
+file also runs as it is (a backfill batch file then covers the whole table at once).
 """
 
 from __future__ import annotations
@@ -16,6 +22,11 @@ from dbopt.errors import DboptError
 from dbopt.paths import SQL_DIR
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
+_DEFAULTED = re.compile(
+    r"/\*\s*\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}\s*\*/\s*"
+    r"(true|false|-?\d+|NULL(?:::[\w.]+)?|'[^']*'(?:::[\w.]+)?)",
+    re.I,
+)
 
 
 def sql_path(relative: str) -> Path:
@@ -32,8 +43,14 @@ def read(relative: str) -> str:
 
 
 def render(text: str, values: Mapping[str, str] | None = None) -> str:
-    """Replace every `{{name}}` by its value; an unknown name is a bug, not a silent blank."""
+    """Replace every placeholder by its value; a bare `{{name}}` without one is a bug."""
     values = values or {}
+
+    def sub_defaulted(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return str(values[name]) if name in values else match.group(2)
+
+    text = _DEFAULTED.sub(sub_defaulted, text)
 
     def sub(match: re.Match[str]) -> str:
         name = match.group(1)

@@ -10,4 +10,18 @@ from __future__ import annotations
 
 import dagster as dg
 
-JOBS: list[dg.UnresolvedAssetJobDefinition | dg.JobDefinition] = []
+# --- Phase 1.1, PostgreSQL ------------------------------------------------------------------
+
+phase1_postgres = dg.define_asset_job(
+    name="phase1_postgres",
+    selection=dg.AssetSelection.groups("phase1_postgres"),
+    executor_def=dg.in_process_executor,
+    description=(
+        "The whole PostgreSQL part of Phase 1 (plan 1.1), online: composite indexes, sequence numbers, "
+        "conversation counters and full-text search, each step followed by blocking checks. Idempotent and "
+        "resumable: rerun it after any failure or crash."
+    ),
+    tags={"dbopt/phase": "1", "dbopt/system": "postgres"},
+)
+
+JOBS: list[dg.UnresolvedAssetJobDefinition | dg.JobDefinition] = [phase1_postgres]

@@ -16,6 +16,7 @@ from pydantic import Field, PrivateAttr
 
 from dbopt.clickhouse.client import ClickHouse, connect
 from dbopt.postgres.connect import PgConnector
+from dbopt.postgres.runner import RunnerSettings
 from dbopt.secrets import redact_url
 
 
@@ -36,6 +37,14 @@ class PostgresResource(dg.ConfigurableResource):
     )
     pool_max_size: int = Field(default=8, description="Connections in the step's pool.")
     application_name: str = Field(default="dbopt", description="Shown in pg_stat_activity for every session.")
+    lock_timeout_ms: int = Field(
+        default=500, description="Longest any DDL or backfill batch waits for a lock (writers queue behind it meanwhile)."
+    )
+    ddl_attempts: int = Field(default=8, description="Retries of DDL that hit lock_timeout, with backoff and jitter.")
+    statement_timeout_s: float = Field(default=120, description="Longest a DDL statement may run.")
+    text_search_config: str = Field(
+        default="simple", description="Text search configuration of messages.content_tsv (e.g. simple, english)."
+    )
 
     _connector: PgConnector | None = PrivateAttr(default=None)
 
@@ -56,6 +65,24 @@ class PostgresResource(dg.ConfigurableResource):
 
     def safe_url(self) -> str:
         return redact_url(self.database_url or os.environ.get("DATABASE_URL") or "embedded PostgreSQL")
+
+    def runner_settings(self) -> RunnerSettings:
+        return RunnerSettings(
+            lock_timeout_ms=self.lock_timeout_ms, attempts=self.ddl_attempts, statement_timeout_s=self.statement_timeout_s
+        )
+
+    def ts_config_literal(self) -> str:
+        """The text search configuration as a checked SQL literal (`'simple'::regconfig`)."""
+        import re
+
+        from dbopt.errors import DboptError
+
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?", self.text_search_config):
+            raise DboptError(
+                f"text_search_config {self.text_search_config!r} is not a text search configuration name; "
+                f"use one listed by SELECT cfgname FROM pg_ts_config (e.g. simple or english)."
+            )
+        return f"'{self.text_search_config}'::regconfig"
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._connector is not None:
@@ -134,7 +161,10 @@ class RedisResource(dg.ConfigurableResource):
 def resources_from_env() -> dict[str, Any]:
     """The resources of the code location, bound to the environment as it is now."""
     return {
-        "postgres": PostgresResource(database_url=env_or_none("DATABASE_URL")),
+        "postgres": PostgresResource(
+            database_url=env_or_none("DATABASE_URL"),
+            text_search_config=os.environ.get("DBOPT_TEXT_SEARCH_CONFIG", "simple"),
+        ),
         "clickhouse": ClickHouseResource(
             clickhouse_url=env_or_none("CLICKHOUSE_URL"), cluster=env_or_none("CLICKHOUSE_CLUSTER")
         ),

@@ -1,0 +1,63 @@
+"""Phase 1.1, "Denormalizes conversations table (eliminates subqueries)"."""
+
+import dagster as dg
+
+from dbopt.postgres import phase1
+from pipelines.failures import operator_errors
+from pipelines.postgres_steps import (
+    OWNERS,
+    BackfillConfig,
+    backfill_metadata,
+    run_backfill,
+    runner,
+    sql_references,
+    steps_metadata,
+)
+from pipelines.resources import PostgresResource
+
+COMMON = {
+    "group_name": "phase1_postgres",
+    "kinds": {"postgres"},
+    "owners": OWNERS,
+    "tags": {"phase": "1", "system": "postgres"},
+}
+
+
+@dg.asset(
+    **COMMON,
+    deps=["query_indexes"],
+    pool="postgres_ddl",
+    metadata=sql_references(*phase1.COUNTER_TRIGGERS),
+    description=(
+        "Adds conversations.member_count (int, default 0), last_message_id and last_message_at, and the triggers "
+        "update_member_count_on_add, update_member_count_on_remove and update_last_message_on_insert that keep "
+        "them. Catalog changes only; each DDL waits at most lock_timeout per attempt. "
+        "Rollback: drop the triggers, functions and columns."
+    ),
+)
+@operator_errors
+def conversation_counters_triggers(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
+    """The triggers exist before the backfill counts, so no change falls between the two."""
+    results = runner(context, postgres).apply(phase1.COUNTER_TRIGGERS)
+    return dg.MaterializeResult(metadata=steps_metadata(results))
+
+
+@dg.asset(
+    **COMMON,
+    deps=["conversation_counters_triggers"],
+    pool="postgres_backfill",
+    metadata=sql_references(phase1.COUNTERS_BACKFILL),
+    description=(
+        "Backfill of the conversation counters, batched by conversation id: lock the batch's conversation rows "
+        "(FOR NO KEY UPDATE), then count members and find the last message in a new statement, so a concurrent "
+        "increment can neither be lost nor counted twice. Holds each batch's row locks ~100 ms. Recomputes, so it "
+        "also repairs drift. Rollback: the columns are dropped with the triggers."
+    ),
+)
+@operator_errors
+def conversation_counters_backfill(
+    context: dg.AssetExecutionContext, postgres: PostgresResource, config: BackfillConfig
+) -> dg.MaterializeResult:
+    """After this, conversation fetch reads one row instead of two subqueries."""
+    report = run_backfill(context, postgres, config, phase1.COUNTERS_BACKFILL, runner(context, postgres))
+    return dg.MaterializeResult(metadata=backfill_metadata(report))

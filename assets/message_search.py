@@ -1,0 +1,81 @@
+"""Phase 1.1, "Adds full-text search column `content_tsv` to messages"."""
+
+import dagster as dg
+
+from dbopt.postgres import phase1
+from pipelines.failures import operator_errors
+from pipelines.postgres_steps import (
+    OWNERS,
+    BackfillConfig,
+    backfill_metadata,
+    run_backfill,
+    runner,
+    sql_references,
+    steps_metadata,
+)
+from pipelines.resources import PostgresResource
+
+COMMON = {
+    "group_name": "phase1_postgres",
+    "kinds": {"postgres"},
+    "owners": OWNERS,
+    "tags": {"phase": "1", "system": "postgres"},
+}
+
+
+@dg.asset(
+    **COMMON,
+    deps=["postgres_baseline"],
+    pool="postgres_ddl",
+    metadata=sql_references(*phase1.content_tsv_trigger("'simple'::regconfig")),
+    description=(
+        "Adds messages.content_tsv and a trigger that sets it to to_tsvector(<text_search_config>, content) on "
+        "insert and on every change of content. Not a generated column: that would rewrite the table under an "
+        "ACCESS EXCLUSIVE lock. Catalog changes only, lock_timeout per attempt. "
+        "Rollback: drop the trigger, function and column."
+    ),
+)
+@operator_errors
+def content_tsv_trigger(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
+    """New and edited messages are searchable from here on."""
+    results = runner(context, postgres).apply(phase1.content_tsv_trigger(postgres.ts_config_literal()))
+    return dg.MaterializeResult(
+        metadata={**steps_metadata(results), "text_search_config": dg.MetadataValue.text(postgres.text_search_config)}
+    )
+
+
+@dg.asset(
+    **COMMON,
+    deps=["content_tsv_trigger"],
+    pool="postgres_backfill",
+    metadata=sql_references(phase1.content_tsv_backfill("'simple'::regconfig")),
+    description=(
+        "Backfill of content_tsv for existing messages, batched by id and checkpointed; row locks only, ~200 ms "
+        "per batch, paused while the database is unhealthy. Rollback: the column is dropped."
+    ),
+)
+@operator_errors
+def content_tsv_backfill(
+    context: dg.AssetExecutionContext, postgres: PostgresResource, config: BackfillConfig
+) -> dg.MaterializeResult:
+    """Old messages become searchable too."""
+    spec = phase1.content_tsv_backfill(postgres.ts_config_literal())
+    report = run_backfill(context, postgres, config, spec, runner(context, postgres))
+    return dg.MaterializeResult(metadata=backfill_metadata(report))
+
+
+@dg.asset(
+    **COMMON,
+    deps=["content_tsv_backfill"],
+    pool="postgres_ddl",
+    metadata=sql_references(*phase1.CONTENT_TSV_INDEX),
+    description=(
+        "GIN index on messages.content_tsv, built concurrently (writers are never blocked), so `content_tsv @@ "
+        "query` replaces ILIKE scans. Rollback: DROP INDEX CONCURRENTLY."
+    ),
+)
+@operator_errors
+def content_tsv_index(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
+    """Built after the backfill, so the index is built once over complete data."""
+    results = runner(context, postgres).apply(phase1.CONTENT_TSV_INDEX)
+    return dg.MaterializeResult(metadata=steps_metadata(results))

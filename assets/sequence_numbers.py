@@ -1,0 +1,100 @@
+"""Phase 1.1, "Adds `sequence_number` column to messages (eliminates COUNT query)".
+
+Three steps with checks between them: the trigger numbers every new message from the
+conversation's counter; the backfill numbers the messages that were already there,
+1..N per conversation in (created_at, id) order; then NOT NULL and uniqueness.
+"""
+
+import dagster as dg
+
+from dbopt.postgres import phase1
+from pipelines.failures import operator_errors
+from pipelines.postgres_steps import (
+    OWNERS,
+    BackfillConfig,
+    backfill_metadata,
+    run_backfill,
+    runner,
+    sql_references,
+    steps_metadata,
+)
+from pipelines.resources import PostgresResource
+
+COMMON = {
+    "group_name": "phase1_postgres",
+    "kinds": {"postgres"},
+    "owners": OWNERS,
+    "tags": {"phase": "1", "system": "postgres"},
+}
+
+
+@dg.asset(
+    **COMMON,
+    deps=["query_indexes"],
+    pool="postgres_ddl",
+    metadata=sql_references(*phase1.SEQUENCE_TRIGGER),
+    description=(
+        "Adds messages.sequence_number and conversations.last_sequence_number (nullable: catalog changes only) and "
+        "the trigger set_message_sequence, which numbers every new message from its conversation's counter under "
+        "the conversation's row lock, so concurrent writers never share a number (the plan's COUNT(*) is racy). "
+        "Locks: each ALTER/CREATE TRIGGER waits at most lock_timeout (500 ms) per attempt. "
+        "Rollback: drop the trigger, functions and columns."
+    ),
+)
+@operator_errors
+def sequence_number_trigger(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
+    """From here on, no new message is left without a number."""
+    results = runner(context, postgres).apply(phase1.SEQUENCE_TRIGGER)
+    return dg.MaterializeResult(metadata=steps_metadata(results))
+
+
+@dg.asset(
+    **COMMON,
+    deps=["sequence_number_trigger"],
+    pool="postgres_backfill",
+    metadata=sql_references(
+        phase1.SEQUENCE_INIT_COUNTERS, phase1.SEQUENCE_NUMBERING, phase1.SEQUENCE_COUNTER_DEFAULT,
+        phase1.SEQUENCE_SWEEP_MESSAGES,
+    ),
+    description=(
+        "Backfill of sequence numbers, batched and checkpointed: (1) each conversation's counter := its message "
+        "count, locking the conversation rows first; (2) existing messages numbered 1..N per conversation in "
+        "(created_at, id) order, walking (conversation_id, created_at, id) so a 200 000-message conversation "
+        "spans many small transactions; (3) new conversations default to 0; (4) sweeps for anything missed. "
+        "Row locks only, batches of ~200 ms, paused while the database is unhealthy; a killed run resumes from "
+        "its checkpoint. Rollback: the columns are dropped with the rest of the step."
+    ),
+)
+@operator_errors
+def sequence_number_backfill(
+    context: dg.AssetExecutionContext, postgres: PostgresResource, config: BackfillConfig
+) -> dg.MaterializeResult:
+    """Numbers the past so that the trigger's numbers follow it."""
+    mig = runner(context, postgres)
+    reports = [
+        run_backfill(context, postgres, config, phase1.SEQUENCE_INIT_COUNTERS, mig),
+        run_backfill(context, postgres, config, phase1.SEQUENCE_NUMBERING, mig),
+    ]
+    steps = mig.apply([phase1.SEQUENCE_COUNTER_DEFAULT])
+    reports.append(run_backfill(context, postgres, config, phase1.SEQUENCE_SWEEP_COUNTERS, mig))
+    reports.append(run_backfill(context, postgres, config, phase1.SEQUENCE_SWEEP_MESSAGES, mig))
+    return dg.MaterializeResult(metadata={**backfill_metadata(*reports), **steps_metadata(steps)})
+
+
+@dg.asset(
+    **COMMON,
+    deps=["sequence_number_backfill"],
+    pool="postgres_ddl",
+    metadata=sql_references(*phase1.SEQUENCE_CONSTRAINTS),
+    description=(
+        "NOT NULL on messages.sequence_number and conversations.last_sequence_number without a long lock "
+        "(CHECK ... NOT VALID, VALIDATE CONSTRAINT under SHARE UPDATE EXCLUSIVE, then SET NOT NULL, which skips "
+        "the scan), and uniqueness per conversation (unique index built concurrently, then the constraint adopts "
+        "it). Runs only after the checks on the backfill pass. Rollback: drop the constraint and index."
+    ),
+)
+@operator_errors
+def sequence_number_constraints(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
+    """The database itself now guarantees what the backfill established."""
+    results = runner(context, postgres).apply(phase1.SEQUENCE_CONSTRAINTS)
+    return dg.MaterializeResult(metadata=steps_metadata(results))

@@ -1,0 +1,65 @@
+"""Turn a PostgreSQL check into a Dagster check result that says what failed and what to do."""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import dagster as dg
+import psycopg
+
+from checks import gx_postgres
+from dbopt import sqlfiles
+from pipelines.resources import PostgresResource
+
+SAMPLE_ROWS = 10
+
+
+def markdown_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    if not rows:
+        return "(none)"
+    cols = list(rows[0])
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in rows:
+        lines.append("| " + " | ".join(str(row[c])[:60] for c in cols) + " |")
+    return "\n".join(lines)
+
+
+def sample(conn: psycopg.Connection, query: str, limit: int = SAMPLE_ROWS) -> list[dict[str, Any]]:
+    cur = conn.execute(f"SELECT * FROM ({query}) AS offending LIMIT {int(limit)}")
+    cols = [d.name for d in cur.description]
+    return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+
+def no_rows_check(
+    postgres: PostgresResource,
+    *,
+    table: str,
+    files: Mapping[str, str],
+    next_step: str,
+    render: Mapping[str, str] | None = None,
+    not_null: Sequence[str] = (),
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+    extra_metadata: Mapping[str, Any] | None = None,
+) -> dg.AssetCheckResult:
+    """A GX suite on `table`: the named queries (files under sql/postgres/checks/) must
+    return no row, and the listed columns must hold no NULL."""
+    url = postgres.connector().url
+    queries = {name: sqlfiles.load(f"postgres/checks/{path}", render).strip().rstrip(";") for name, path in files.items()}
+    expectations = [gx_postgres.Expectation("not_null", f"{col} is never NULL", column=col) for col in not_null]
+    expectations += [gx_postgres.Expectation("no_rows", name, query=q) for name, q in queries.items()]
+    outcomes = gx_postgres.validate(url, table, expectations)
+    failed = [o for o in outcomes if not o.success]
+    metadata: dict[str, Any] = {
+        o.name: dg.MetadataValue.int(o.observed) for o in outcomes
+    }
+    metadata["suite"] = dg.MetadataValue.md(
+        "| expectation (Great Expectations, in-database) | passed | offending rows |\n|---|---|---|\n"
+        + "\n".join(f"| {o.name} | {'yes' if o.success else 'NO'} | {o.observed:,} |" for o in outcomes)
+    )
+    if failed:
+        with postgres.connector().connection() as conn:
+            for o in failed:
+                if o.name in queries:
+                    metadata[f"sample: {o.name}"] = dg.MetadataValue.md(markdown_table(sample(conn, queries[o.name])))
+        metadata["next_step"] = dg.MetadataValue.text(next_step)
+    metadata.update(extra_metadata or {})
+    return dg.AssetCheckResult(passed=not failed, severity=severity, metadata=metadata)

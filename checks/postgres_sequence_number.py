@@ -1,0 +1,105 @@
+"""Checks between the sequence_number steps (plan 1.1): they block the next step on failure."""
+
+import dagster as dg
+import psycopg
+
+from checks.postgres_common import triggers_enabled
+from checks.postgres_results import markdown_table, no_rows_check
+from pipelines.resources import PostgresResource
+
+
+@dg.asset_check(
+    asset="sequence_number_trigger",
+    blocking=True,
+    description="The trigger set_message_sequence exists and is enabled, so no new message goes unnumbered.",
+)
+def set_message_sequence_enabled(postgres: PostgresResource) -> dg.AssetCheckResult:
+    return triggers_enabled(postgres, ("set_message_sequence",))
+
+
+@dg.asset_check(
+    asset="sequence_number_backfill",
+    blocking=True,
+    description=(
+        "Great Expectations suite, in-database: no message without a sequence number, no number used twice in a "
+        "conversation, no conversation counter below its highest number (or still NULL)."
+    ),
+)
+def sequence_numbers_complete_and_unique(postgres: PostgresResource) -> dg.AssetCheckResult:
+    return no_rows_check(
+        postgres,
+        table="messages",
+        not_null=("sequence_number",),
+        files={
+            "numbers used twice in a conversation": "sequence_number/duplicates.sql",
+            "counters below their highest number": "sequence_number/counter_behind.sql",
+        },
+        next_step=(
+            "Do not continue to the constraints. NULL numbers: rerun the job (the backfill and its sweep resume). "
+            "Duplicates or a counter behind its messages: the application inserted messages with its own "
+            "sequence_number, or ran REPEATABLE READ transactions across the trigger's creation; roll back with "
+            "rollback_phase1_postgres and run the rollout again."
+        ),
+    )
+
+
+@dg.asset_check(
+    asset="sequence_number_backfill",
+    blocking=True,
+    description=(
+        "Warning only: numbers run 1..N per conversation and follow (created_at, id) order. Gaps come from "
+        "hard-deleted messages; inversions from messages inserted with an old created_at."
+    ),
+)
+def sequence_numbers_contiguous(postgres: PostgresResource) -> dg.AssetCheckResult:
+    return no_rows_check(
+        postgres,
+        table="messages",
+        files={
+            "conversations with gaps": "sequence_number/gaps.sql",
+            "numbers out of (created_at, id) order": "sequence_number/out_of_order.sql",
+        },
+        severity=dg.AssetCheckSeverity.WARN,
+        next_step=(
+            "Nothing blocks: gaps and inversions do not break uniqueness. Look at the sample: gaps in "
+            "conversations without hard deletes, or a counter ahead of its messages, would point to a bug."
+        ),
+    )
+
+
+@dg.asset_check(
+    asset="sequence_number_constraints",
+    blocking=True,
+    description="messages.sequence_number and conversations.last_sequence_number are NOT NULL, and "
+    "(conversation_id, sequence_number) is a valid unique constraint.",
+)
+def sequence_number_constraints_enforced(postgres: PostgresResource) -> dg.AssetCheckResult:
+    with postgres.connector().connection() as conn:
+        rows = _constraint_state(conn)
+    ok = all(r["in_place"] for r in rows)
+    metadata = {"constraints": dg.MetadataValue.md(markdown_table(rows))}
+    if not ok:
+        metadata["next_step"] = dg.MetadataValue.text("Rerun the job; the constraint steps are idempotent.")
+    return dg.AssetCheckResult(passed=ok, metadata=metadata)
+
+
+def _constraint_state(conn: psycopg.Connection) -> list[dict]:
+    not_null = dict(
+        conn.execute(
+            "SELECT attrelid::regclass::text || '.' || attname, attnotnull FROM pg_attribute "
+            "WHERE (attrelid, attname) IN ((to_regclass('messages'), 'sequence_number'), "
+            "(to_regclass('conversations'), 'last_sequence_number'))"
+        ).fetchall()
+    )
+    unique = conn.execute(
+        "SELECT co.convalidated AND i.indisvalid FROM pg_constraint co JOIN pg_index i ON i.indexrelid = co.conindid "
+        "WHERE co.conname = 'messages_conversation_sequence_key' AND co.conrelid = to_regclass('messages')"
+    ).fetchone()
+    return [
+        {"constraint": "messages.sequence_number NOT NULL", "in_place": bool(not_null.get("messages.sequence_number"))},
+        {
+            "constraint": "conversations.last_sequence_number NOT NULL",
+            "in_place": bool(not_null.get("conversations.last_sequence_number")),
+        },
+        {"constraint": "UNIQUE (conversation_id, sequence_number)", "in_place": bool(unique and unique[0])},
+    ]

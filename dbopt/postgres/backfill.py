@@ -1,0 +1,421 @@
+"""The batched backfill engine (GitLab's batched background migrations, done in Dagster).
+
+A backfill walks one table in keyset order over any key, composite keys included, in
+batches that each run one SQL file in their own short transaction. The checkpoint (the
+last key done, plus a `carry` value the SQL may hand to the next batch) is written in the
+same transaction, so a killed run resumes exactly where it stopped and never redoes more
+than the batch that was in flight. Batch size adapts to a target duration; between
+batches the database's health decides whether to pause. Progress (rows, rows/s, ETA) is
+logged as it goes.
+
+Batch SQL files see these placeholders, all rendered as typed SQL literals:
+  {{batch}}        the batch's predicate on the key, e.g. (a, b) > (...) AND (a, b) <= (...)
+  {{lower_first}}  the first key column of the batch's lower bound (NULL on the first batch)
+  {{upper_first}}  the same for the upper bound (NULL on the last batch)
+  {{carry}}        the carry value the previous batch returned (0 at the start)
+The file's last statement may return a row with `rows` (work done) and `carry`.
+
+A backfill can be split into key ranges on its first key column (16 ranges over a uuid),
+each with its own checkpoint, so Dagster partitions can run ranges on several workers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import errors as pgerrors
+from psycopg import sql
+
+from dbopt import sqlfiles
+from dbopt.errors import DboptError
+from dbopt.postgres.connect import PgConnector
+from dbopt.postgres.health import ThrottleSettings, reasons_to_pause
+from dbopt.postgres.runner import Log
+
+
+@dataclass(frozen=True)
+class KeyRange:
+    """Rows whose first key column is in [lo, hi); None means unbounded."""
+
+    id: str
+    lo: str | None = None
+    hi: str | None = None
+
+
+ALL = KeyRange("all")
+
+
+def uuid_ranges(count: int = 16) -> list[KeyRange]:
+    """Equal slices of the uuid space by leading hex digits (count: 1, 16 or 256)."""
+    if count <= 1:
+        return [ALL]
+    digits = {16: 1, 256: 2}.get(count)
+    if digits is None:
+        raise DboptError(f"Key ranges over a uuid must number 1, 16 or 256, not {count}.")
+    bounds = [f"{i:0{digits}x}".ljust(8, "0") + "-0000-0000-0000-000000000000" for i in range(count)]
+    return [
+        KeyRange(f"{i:0{digits}x}", None if i == 0 else bounds[i], bounds[i + 1] if i + 1 < count else None)
+        for i in range(count)
+    ]
+
+
+@dataclass(frozen=True)
+class Backfill:
+    name: str
+    table: str
+    key: tuple[str, ...]
+    batch_path: str
+    render: Mapping[str, str] = field(default_factory=dict)
+    # Tables whose lock queues pause the backfill (default: the table walked).
+    watch_tables: tuple[str, ...] = ()
+    # Optional one-statement SQL returning the number of rows still to do (for the ETA).
+    estimate_path: str | None = None
+    target_batch_ms: int = 200
+    initial_batch: int = 1_000
+    min_batch: int = 50
+    max_batch: int = 25_000
+
+    def checksum(self) -> str:
+        return sqlfiles.checksum(sqlfiles.load(self.batch_path, {**self.render, **_PLACEHOLDERS}))
+
+
+_PLACEHOLDERS = {"batch": "true", "lower_first": "NULL", "upper_first": "NULL", "carry": "0"}
+
+
+@dataclass(frozen=True)
+class BackfillSettings:
+    lock_timeout_ms: int = 500
+    statement_timeout_s: float = 60.0
+    lock_retries: int = 20
+    progress_every_s: float = 5.0
+    throttle: ThrottleSettings = field(default_factory=ThrottleSettings)
+
+
+@dataclass
+class BackfillReport:
+    name: str
+    rows: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    paused_s: float = 0.0
+    lock_retries: int = 0
+    ranges_done: int = 0
+    ranges_skipped: int = 0
+    rows_before: int = 0  # done by earlier, interrupted runs
+    batch_size: int = 0
+    batch_ms: list[float] = field(default_factory=list)
+
+    @property
+    def rows_per_s(self) -> float:
+        busy = self.seconds - self.paused_s
+        return self.rows / busy if busy > 0 else 0.0
+
+    def metadata(self) -> dict[str, float | int | str]:
+        return {
+            "rows": self.rows,
+            "rows_before_resume": self.rows_before,
+            "batches": self.batches,
+            "seconds": round(self.seconds, 2),
+            "rows_per_s": round(self.rows_per_s, 1),
+            "paused_s": round(self.paused_s, 2),
+            "lock_retries": self.lock_retries,
+            "final_batch_size": self.batch_size,
+            "ranges_done": self.ranges_done,
+            "ranges_already_done": self.ranges_skipped,
+        }
+
+
+class BackfillEngine:
+    def __init__(
+        self,
+        connector: PgConnector,
+        *,
+        settings: BackfillSettings | None = None,
+        run_id: str | None = None,
+        log: Log | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.connector = connector
+        self.settings = settings or BackfillSettings()
+        self.run_id = run_id
+        self.log: Log = log or logging.getLogger("dbopt.backfill")
+        self._clock = clock
+
+    # -- public ----------------------------------------------------------------------------
+    def run(self, spec: Backfill, ranges: Sequence[KeyRange] = (ALL,)) -> BackfillReport:
+        report = BackfillReport(spec.name, batch_size=spec.initial_batch)
+        started = self._clock()
+        with self.connector.dedicated(autocommit=True) as conn:
+            conn.execute("SELECT set_config('application_name', %s, false)", (f"dbopt backfill {spec.name}"[:63],))
+            types = self._key_types(conn, spec)
+            estimate = self._estimate(conn, spec, len(ranges))
+            for key_range in ranges:
+                self._run_range(conn, spec, key_range, types, report, estimate, started)
+        report.seconds = self._clock() - started
+        self.log.info(
+            f"{spec.name}: done, {report.rows:,} rows in {report.batches:,} batches, {report.seconds:.1f} s "
+            f"({report.rows_per_s:,.0f} rows/s), paused {report.paused_s:.1f} s"
+        )
+        return report
+
+    def reset(self, spec_name: str) -> None:
+        """Forget a backfill's checkpoints (a rollback does this)."""
+        with self.connector.connection() as conn:
+            conn.execute("DELETE FROM dbopt.backfill_progress WHERE backfill = %s", (spec_name,))
+
+    # -- one key range ---------------------------------------------------------------------
+    def _run_range(
+        self,
+        conn: psycopg.Connection,
+        spec: Backfill,
+        key_range: KeyRange,
+        types: list[str],
+        report: BackfillReport,
+        estimate: int | None,
+        started: float,
+    ) -> None:
+        lock_key = f"dbopt:backfill:{spec.name}:{key_range.id}"
+        if not conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (lock_key,)).fetchone()[0]:
+            raise DboptError(
+                f"Backfill {spec.name} (range {key_range.id}) is running in another session; wait for it to finish "
+                f"instead of starting it twice."
+            )
+        try:
+            cursor, carry, finished, done_before = self._checkpoint(conn, spec, key_range)
+            if finished:
+                report.ranges_skipped += 1
+                return
+            if done_before:
+                report.rows_before += done_before
+                self.log.info(
+                    f"{spec.name}: resuming range {key_range.id} after {done_before:,} rows done by an earlier run"
+                )
+            size = max(spec.min_batch, report.batch_size or spec.initial_batch)
+            last_log = self._clock()
+            consecutive_lock_failures = 0
+            while True:
+                report.paused_s += self._wait_until_healthy(conn, spec)
+                upper = self._upper_bound(conn, spec, key_range, types, cursor, size)
+                t0 = self._clock()
+                try:
+                    rows, carry_out = self._batch(conn, spec, key_range, types, cursor, upper, carry, size)
+                except (pgerrors.LockNotAvailable, pgerrors.DeadlockDetected) as exc:
+                    consecutive_lock_failures += 1
+                    report.lock_retries += 1
+                    if consecutive_lock_failures > self.settings.lock_retries:
+                        raise DboptError(
+                            f"Backfill {spec.name} could not lock its rows {consecutive_lock_failures} times in a row "
+                            f"({str(exc).splitlines()[0]}); rerun the job when writes calm down (it resumes from "
+                            f"its checkpoint)."
+                        ) from None
+                    size = max(spec.min_batch, size // 2)
+                    time.sleep(min(5.0, 0.1 * 2**consecutive_lock_failures))
+                    continue
+                consecutive_lock_failures = 0
+                elapsed_ms = (self._clock() - t0) * 1000
+                report.rows += rows
+                report.batches += 1
+                report.batch_ms.append(elapsed_ms)
+                cursor, carry = upper, carry_out
+                size = self._adapt(spec, size, elapsed_ms)
+                report.batch_size = size
+                now = self._clock()
+                if now - last_log >= self.settings.progress_every_s:
+                    last_log = now
+                    self._log_progress(spec, report, estimate, started)
+                if upper is None:
+                    break
+            report.ranges_done += 1
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (lock_key,))
+
+    def _batch(
+        self,
+        conn: psycopg.Connection,
+        spec: Backfill,
+        key_range: KeyRange,
+        types: list[str],
+        lower: list[str] | None,
+        upper: list[str] | None,
+        carry: int,
+        size: int,
+    ) -> tuple[int, int]:
+        values = {
+            **spec.render,
+            "batch": self._predicate(conn, spec, key_range, types, lower, upper),
+            "lower_first": self._literal(conn, lower[0] if lower else None, types[0]),
+            "upper_first": self._literal(conn, upper[0] if upper else None, types[0]),
+            "carry": str(int(carry)),
+        }
+        statements = sqlfiles.split(sqlfiles.load(spec.batch_path, values))
+        with conn.transaction():
+            conn.execute(f"SET LOCAL lock_timeout = {int(self.settings.lock_timeout_ms)}")
+            conn.execute(f"SET LOCAL statement_timeout = {int(self.settings.statement_timeout_s * 1000)}")
+            cur = None
+            for stmt in statements:
+                cur = conn.execute(stmt)
+            rows, carry_out = self._batch_result(cur)
+            conn.execute(
+                """
+                UPDATE dbopt.backfill_progress
+                SET cursor_values = %s, carry = %s, rows_done = rows_done + %s, batches = batches + 1,
+                    batch_size = %s, run_id = %s, updated_at = clock_timestamp(),
+                    finished_at = CASE WHEN %s THEN clock_timestamp() END
+                WHERE backfill = %s AND key_range = %s
+                """,
+                (upper, carry_out, rows, size, self.run_id, upper is None, spec.name, key_range.id),
+            )
+        return rows, carry_out
+
+    @staticmethod
+    def _batch_result(cur: psycopg.Cursor | None) -> tuple[int, int]:
+        if cur is None:
+            return 0, 0
+        if cur.description:
+            names = [d.name for d in cur.description]
+            row = cur.fetchone()
+            if row is not None and "rows" in names:
+                data = dict(zip(names, row, strict=True))
+                return int(data["rows"] or 0), int(data.get("carry") or 0)
+        return max(cur.rowcount, 0), 0
+
+    # -- keyset bounds ---------------------------------------------------------------------
+    def _upper_bound(
+        self,
+        conn: psycopg.Connection,
+        spec: Backfill,
+        key_range: KeyRange,
+        types: list[str],
+        lower: list[str] | None,
+        size: int,
+    ) -> list[str] | None:
+        """The key of the size-th row after `lower`, or None when fewer rows remain."""
+        cols = sql.SQL(", ").join(sql.Identifier(k) for k in spec.key)
+        texts = sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(k)) for k in spec.key)
+        where = self._predicate(conn, spec, key_range, types, lower, None)
+        query = sql.SQL("SELECT ARRAY[{texts}] FROM {table} WHERE {where} ORDER BY {cols} LIMIT 1 OFFSET {off}").format(
+            texts=texts, table=_table(spec.table), where=sql.SQL(where), cols=cols, off=sql.Literal(size - 1)
+        )
+        row = conn.execute(query).fetchone()
+        return list(row[0]) if row else None
+
+    def _predicate(
+        self,
+        conn: psycopg.Connection,
+        spec: Backfill,
+        key_range: KeyRange,
+        types: list[str],
+        lower: list[str] | None,
+        upper: list[str] | None,
+    ) -> str:
+        cols = sql.SQL(", ").join(sql.Identifier(k) for k in spec.key)
+        parts: list[sql.Composable] = []
+
+        def tup(values: list[str]) -> sql.Composable:
+            return sql.SQL(", ").join(
+                sql.SQL("{}::{}").format(sql.Literal(v), sql.SQL(t)) for v, t in zip(values, types, strict=True)
+            )
+
+        if lower is not None:
+            parts.append(sql.SQL("({}) > ({})").format(cols, tup(lower)))
+        if upper is not None:
+            parts.append(sql.SQL("({}) <= ({})").format(cols, tup(upper)))
+        first = sql.Identifier(spec.key[0])
+        if key_range.lo is not None:
+            parts.append(sql.SQL("{} >= {}::{}").format(first, sql.Literal(key_range.lo), sql.SQL(types[0])))
+        if key_range.hi is not None:
+            parts.append(sql.SQL("{} < {}::{}").format(first, sql.Literal(key_range.hi), sql.SQL(types[0])))
+        if not parts:
+            return "true"
+        return sql.SQL(" AND ").join(parts).as_string(conn)
+
+    @staticmethod
+    def _literal(conn: psycopg.Connection, value: str | None, type_name: str) -> str:
+        if value is None:
+            return f"NULL::{type_name}"
+        return sql.SQL("{}::{}").format(sql.Literal(value), sql.SQL(type_name)).as_string(conn)
+
+    def _key_types(self, conn: psycopg.Connection, spec: Backfill) -> list[str]:
+        rows = dict(
+            conn.execute(
+                "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+                "WHERE a.attrelid = to_regclass(%s) AND a.attname = ANY(%s) AND NOT a.attisdropped",
+                (spec.table, list(spec.key)),
+            ).fetchall()
+        )
+        missing = [k for k in spec.key if k not in rows]
+        if missing:
+            raise DboptError(f"Backfill {spec.name}: table {spec.table} has no column(s) {', '.join(missing)}.")
+        return [rows[k] for k in spec.key]
+
+    # -- checkpoints -----------------------------------------------------------------------
+    def _checkpoint(
+        self, conn: psycopg.Connection, spec: Backfill, key_range: KeyRange
+    ) -> tuple[list[str] | None, int, bool, int]:
+        conn.execute(
+            "INSERT INTO dbopt.backfill_progress (backfill, key_range, run_id) VALUES (%s, %s, %s) "
+            "ON CONFLICT (backfill, key_range) DO NOTHING",
+            (spec.name, key_range.id, self.run_id),
+        )
+        cursor, carry, finished, rows = conn.execute(
+            "SELECT cursor_values, carry, finished_at IS NOT NULL, rows_done FROM dbopt.backfill_progress "
+            "WHERE backfill = %s AND key_range = %s",
+            (spec.name, key_range.id),
+        ).fetchone()
+        return (list(cursor) if cursor else None), int(carry), bool(finished), int(rows)
+
+    # -- pacing ----------------------------------------------------------------------------
+    def _adapt(self, spec: Backfill, size: int, elapsed_ms: float) -> int:
+        """Grow or shrink the batch towards the target duration, at most 2x per step."""
+        ratio = spec.target_batch_ms / max(elapsed_ms, 1.0)
+        ratio = min(2.0, max(0.5, ratio))
+        return int(min(spec.max_batch, max(spec.min_batch, size * ratio)))
+
+    def _wait_until_healthy(self, conn: psycopg.Connection, spec: Backfill) -> float:
+        throttle = self.settings.throttle
+        tables = list(spec.watch_tables or (spec.table,))
+        waited = 0.0
+        logged_at = -1e9
+        while True:
+            reasons = reasons_to_pause(conn, tables, throttle)
+            if not reasons:
+                return waited
+            if waited >= throttle.max_pause_s:
+                raise DboptError(
+                    f"Backfill {spec.name} paused {waited:.0f} s because {'; '.join(reasons)}; resolve that and "
+                    f"rerun the job (it resumes from its checkpoint)."
+                )
+            if waited - logged_at >= 30:
+                logged_at = waited
+                self.log.warning(f"{spec.name}: pausing because {'; '.join(reasons)}")
+            time.sleep(throttle.pause_s)
+            waited += throttle.pause_s
+
+    def _estimate(self, conn: psycopg.Connection, spec: Backfill, range_count: int) -> int | None:
+        if spec.estimate_path:
+            text = sqlfiles.load(spec.estimate_path, spec.render)
+            row = conn.execute(text).fetchone()
+            return int(row[0]) if row and row[0] is not None else None
+        row = conn.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", (spec.table,)).fetchone()
+        return int(row[0]) if row and row[0] and row[0] > 0 else None
+
+    def _log_progress(self, spec: Backfill, report: BackfillReport, estimate: int | None, started: float) -> None:
+        elapsed = self._clock() - started
+        busy = max(elapsed - report.paused_s, 1e-6)
+        rate = report.rows / busy
+        text = f"{spec.name}: {report.rows:,} rows"
+        if estimate:
+            pct = min(100.0, 100.0 * report.rows / estimate)
+            eta = max(0.0, (estimate - report.rows) / rate) if rate > 0 else float("inf")
+            text += f" of ~{estimate:,} ({pct:.1f}%), ETA {eta:,.0f} s"
+        text += f", {rate:,.0f} rows/s, batch {report.batch_size:,} rows in {report.batch_ms[-1]:.0f} ms"
+        self.log.info(text)
+
+
+def _table(name: str) -> sql.Composable:
+    parts = name.split(".")
+    return sql.SQL(".").join(sql.Identifier(p) for p in parts)

@@ -1,0 +1,171 @@
+"""Phase 1.1 of the plan on PostgreSQL: every step of every area, and how each is undone.
+
+The Dagster assets (`assets/query_indexes.py`, `assets/sequence_numbers.py`,
+`assets/conversation_counters.py`, `assets/message_search.py`) apply these lists with the
+migration runner and the backfill engine; `rollback_phase1_postgres` applies ROLLBACK.
+"""
+
+from __future__ import annotations
+
+from dbopt.postgres.backfill import Backfill
+from dbopt.postgres.runner import ConcurrentIndex, Sql
+
+P = "postgres/phase1"
+
+
+def _sql(area: str, file: str, **kw) -> Sql:
+    return Sql(f"{area}/{file}", f"{P}/{area}/{file}.sql", **kw)
+
+
+def _index(area: str, file: str) -> ConcurrentIndex:
+    return ConcurrentIndex(f"{area}/{file}", f"{P}/{area}/{file}.sql")
+
+
+def _rollback(area: str, file: str, *, transactional: bool = True) -> Sql:
+    return Sql(f"rollback/{area}/{file}", f"{P}/{area}/{file}.rollback.sql", rerun=True, transactional=transactional)
+
+
+# --- composite indexes for the plan's queries -----------------------------------------------
+
+QUERY_INDEXES = [
+    _index("query_indexes", "010_messages_conversation_created_id"),
+    _index("query_indexes", "020_posts_user_created_id"),
+    _index("query_indexes", "030_message_attachments_message_id"),
+]
+
+# --- sequence_number --------------------------------------------------------------------------
+
+SEQUENCE_TRIGGER = [
+    _sql("sequence_number", "010_conversation_counter"),
+    _sql("sequence_number", "020_messages_column"),
+    _sql("sequence_number", "030_functions"),
+    _sql("sequence_number", "040_trigger"),
+]
+
+SEQUENCE_INIT_COUNTERS = Backfill(
+    name="sequence_number/init_counters",
+    table="conversations",
+    key=("id",),
+    batch_path=f"{P}/sequence_number/050_init_counters.batch.sql",
+    watch_tables=("conversations", "messages"),
+    target_batch_ms=100,  # holds conversation row locks: keep batches short
+    initial_batch=500,
+)
+SEQUENCE_NUMBERING = Backfill(
+    name="sequence_number/number_messages",
+    table="messages",
+    key=("conversation_id", "created_at", "id"),
+    batch_path=f"{P}/sequence_number/060_number_messages.batch.sql",
+    estimate_path=f"{P}/sequence_number/060_remaining.estimate.sql",
+    watch_tables=("messages",),
+)
+SEQUENCE_COUNTER_DEFAULT = _sql("sequence_number", "070_counter_default")
+# Conversations created before the default existed still hold NULL; same batch as pass 1.
+SEQUENCE_SWEEP_COUNTERS = Backfill(
+    name="sequence_number/sweep_counters",
+    table="conversations",
+    key=("id",),
+    batch_path=f"{P}/sequence_number/050_init_counters.batch.sql",
+    watch_tables=("conversations", "messages"),
+    target_batch_ms=100,
+    initial_batch=500,
+)
+SEQUENCE_SWEEP_MESSAGES = Backfill(
+    name="sequence_number/sweep_messages",
+    table="messages",
+    key=("id",),
+    batch_path=f"{P}/sequence_number/080_sweep_messages.batch.sql",
+    watch_tables=("messages",),
+    initial_batch=5_000,
+)
+SEQUENCE_CONSTRAINTS = [
+    _sql("sequence_number", "090_not_null_checks"),
+    _sql("sequence_number", "100_validate", statement_timeout_s=6 * 3600),
+    _sql("sequence_number", "110_set_not_null"),
+    _index("sequence_number", "120_unique_index"),
+    _sql("sequence_number", "130_unique_constraint"),
+]
+
+# --- conversation counters ------------------------------------------------------------------
+
+COUNTER_TRIGGERS = [
+    _sql("conversation_counters", "010_columns"),
+    _sql("conversation_counters", "020_functions"),
+    _sql("conversation_counters", "030_member_triggers"),
+    _sql("conversation_counters", "040_last_message_trigger"),
+]
+COUNTERS_BACKFILL = Backfill(
+    name="conversation_counters/backfill",
+    table="conversations",
+    key=("id",),
+    batch_path=f"{P}/conversation_counters/050_backfill.batch.sql",
+    watch_tables=("conversations", "conversation_members", "messages"),
+    target_batch_ms=100,
+    initial_batch=500,
+)
+
+# --- content_tsv ----------------------------------------------------------------------------
+
+
+def content_tsv_trigger(ts_literal: str) -> list[Sql]:
+    return [
+        _sql("content_tsv", "010_column"),
+        _sql("content_tsv", "020_function", render={"ts_config": ts_literal}),
+        _sql("content_tsv", "030_trigger"),
+    ]
+
+
+def content_tsv_backfill(ts_literal: str) -> Backfill:
+    return Backfill(
+        name="content_tsv/backfill",
+        table="messages",
+        key=("id",),
+        batch_path=f"{P}/content_tsv/040_backfill.batch.sql",
+        estimate_path=f"{P}/content_tsv/040_remaining.estimate.sql",
+        render={"ts_config": ts_literal},
+        watch_tables=("messages",),
+    )
+
+
+CONTENT_TSV_INDEX = [_index("content_tsv", "050_gin_index")]
+
+# --- everything, and its undoing --------------------------------------------------------------
+
+BACKFILLS = (
+    SEQUENCE_INIT_COUNTERS.name,
+    SEQUENCE_NUMBERING.name,
+    SEQUENCE_SWEEP_COUNTERS.name,
+    SEQUENCE_SWEEP_MESSAGES.name,
+    COUNTERS_BACKFILL.name,
+    "content_tsv/backfill",
+)
+
+# Reverse order of application: triggers first (nothing new is written to the columns),
+# then indexes and constraints, then columns, then the functions nothing calls any more.
+ROLLBACK = [
+    _rollback("content_tsv", "030_trigger"),
+    _rollback("conversation_counters", "040_last_message_trigger"),
+    _rollback("conversation_counters", "030_member_triggers"),
+    _rollback("sequence_number", "040_trigger"),
+    _rollback("content_tsv", "050_gin_index", transactional=False),
+    _rollback("sequence_number", "130_unique_constraint", transactional=False),
+    _rollback("sequence_number", "110_set_not_null"),
+    _rollback("query_indexes", "030_message_attachments_message_id", transactional=False),
+    _rollback("query_indexes", "020_posts_user_created_id", transactional=False),
+    _rollback("query_indexes", "010_messages_conversation_created_id", transactional=False),
+    _rollback("content_tsv", "010_column"),
+    _rollback("sequence_number", "020_messages_column"),
+    _rollback("sequence_number", "010_conversation_counter"),
+    _rollback("conversation_counters", "010_columns"),
+    _rollback("content_tsv", "020_function"),
+    _rollback("conversation_counters", "020_functions"),
+    _rollback("sequence_number", "030_functions"),
+]
+
+
+def forward_step_names(ts_literal: str = "'simple'::regconfig") -> list[str]:
+    steps = (
+        QUERY_INDEXES + SEQUENCE_TRIGGER + [SEQUENCE_COUNTER_DEFAULT] + SEQUENCE_CONSTRAINTS + COUNTER_TRIGGERS
+        + content_tsv_trigger(ts_literal) + CONTENT_TSV_INDEX
+    )
+    return [s.name for s in steps] + list(BACKFILLS)

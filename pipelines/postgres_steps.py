@@ -1,0 +1,124 @@
+"""How a Dagster step drives the PostgreSQL mechanisms: runner, backfill engine, metadata."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import dagster as dg
+from pydantic import Field
+
+from dbopt.paths import SQL_DIR
+from dbopt.postgres import baseline
+from dbopt.postgres.backfill import (
+    ALL,
+    Backfill,
+    BackfillEngine,
+    BackfillReport,
+    BackfillSettings,
+    uuid_ranges,
+)
+from dbopt.postgres.health import ThrottleSettings
+from dbopt.postgres.runner import ConcurrentIndex, MigrationRunner, Sql, StepResult
+from pipelines.resources import PostgresResource
+
+OWNERS = ["team:platform"]
+
+
+class BackfillConfig(dg.Config):
+    """Pace of a backfill; the defaults suit a busy production database."""
+
+    target_batch_ms: int = Field(default=200, description="Batch size adapts so each batch takes about this long.")
+    key_ranges: int = Field(
+        default=1, description="1, 16 or 256 key ranges, each checkpointed separately (see the _ranges assets)."
+    )
+    max_transaction_age_s: float = Field(default=300, description="Pause while an older transaction is open.")
+    max_replication_lag_s: float = Field(default=10, description="Pause while a replica lags more than this.")
+    max_pause_s: float = Field(default=900, description="Fail (resumably) after pausing this long in a row.")
+
+
+def runner(context: dg.AssetExecutionContext | dg.OpExecutionContext, postgres: PostgresResource) -> MigrationRunner:
+    """A migration runner on the application's database, after checking it is the baseline."""
+    connector = postgres.connector()
+    with connector.connection() as conn:
+        baseline.require(conn, connector.url)
+    return MigrationRunner(connector, settings=postgres.runner_settings(), run_id=context.run_id, log=context.log)
+
+
+def engine(
+    context: dg.AssetExecutionContext | dg.OpExecutionContext, postgres: PostgresResource, config: BackfillConfig
+) -> BackfillEngine:
+    settings = BackfillSettings(
+        lock_timeout_ms=postgres.lock_timeout_ms,
+        throttle=ThrottleSettings(
+            max_transaction_age_s=config.max_transaction_age_s,
+            max_replication_lag_s=config.max_replication_lag_s,
+            max_pause_s=config.max_pause_s,
+        ),
+    )
+    return BackfillEngine(postgres.connector(), settings=settings, run_id=context.run_id, log=context.log)
+
+
+def run_backfill(
+    context: dg.AssetExecutionContext,
+    postgres: PostgresResource,
+    config: BackfillConfig,
+    spec: Backfill,
+    mig: MigrationRunner,
+    *,
+    ranges: Sequence | None = None,
+) -> BackfillReport:
+    """Run a backfill once: ledgered as a step, so a finished backfill is skipped on rerun."""
+    checksum = spec.checksum()
+    if ranges is None and mig.is_applied(spec.name, checksum):
+        context.log.info(f"{spec.name}: already complete, nothing to do")
+        return BackfillReport(spec.name)
+    tuned = Backfill(**{**spec.__dict__, "target_batch_ms": config.target_batch_ms})
+    key_ranges = ranges or (uuid_ranges(config.key_ranges) if config.key_ranges > 1 else [ALL])
+    report = engine(context, postgres, config).run(tuned, key_ranges)
+    if ranges is None:
+        mig.record_applied(spec.name, checksum, f"{report.rows} rows in {report.seconds:.1f} s")
+    return report
+
+
+def steps_metadata(results: Sequence[StepResult]) -> dict[str, dg.MetadataValue]:
+    rows = "\n".join(
+        f"| {r.name} | {r.outcome} | {r.seconds:.2f} | {r.attempts or '-'} | {r.detail} |" for r in results
+    )
+    return {
+        "steps": dg.MetadataValue.md("| step | outcome | seconds | attempts | detail |\n|---|---|---|---|---|\n" + rows),
+        "applied": dg.MetadataValue.int(sum(r.outcome == "applied" for r in results)),
+        "skipped": dg.MetadataValue.int(sum(r.outcome == "skipped" for r in results)),
+        "seconds": dg.MetadataValue.float(round(sum(r.seconds for r in results), 3)),
+    }
+
+
+def backfill_metadata(*reports: BackfillReport) -> dict[str, dg.MetadataValue]:
+    out: dict[str, dg.MetadataValue] = {}
+    total_rows = sum(r.rows for r in reports)
+    total_s = sum(r.seconds for r in reports)
+    out["rows"] = dg.MetadataValue.int(total_rows)
+    out["duration_s"] = dg.MetadataValue.float(round(total_s, 2))
+    out["rows_per_s"] = dg.MetadataValue.float(round(total_rows / total_s, 1) if total_s else 0.0)
+    lines = ["| backfill | rows | batches | seconds | rows/s | paused s | lock retries | resumed after |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in reports:
+        lines.append(
+            f"| {r.name} | {r.rows:,} | {r.batches:,} | {r.seconds:.1f} | {r.rows_per_s:,.0f} | {r.paused_s:.1f} "
+            f"| {r.lock_retries} | {r.rows_before:,} |"
+        )
+    out["backfills"] = dg.MetadataValue.md("\n".join(lines))
+    return out
+
+
+def sql_references(*steps: Sql | ConcurrentIndex | Backfill | str) -> dict[str, dg.MetadataValue]:
+    """Code references from an asset to the SQL files it runs, for the UI (a beta API we accept)."""
+    warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*(CodeReference|CodeReferencesMetadataValue)")
+    refs = []
+    for step in steps:
+        rel = step if isinstance(step, str) else (step.batch_path if isinstance(step, Backfill) else step.path)
+        path = SQL_DIR / rel
+        refs.append(dg.LocalFileCodeReference(file_path=str(path), line_number=1, label=str(Path(rel).name)))
+    return {"dagster/code_references": dg.CodeReferencesMetadataValue(code_references=refs)}
+

@@ -1,0 +1,11 @@
+-- Check (warning): numbers run 1..N without gaps. A gap means a message was hard-deleted
+-- (the application soft-deletes with deleted_at), or a counter ran ahead of its messages.
+SELECT c.id AS conversation_id, c.last_sequence_number, coalesce(m.messages, 0) AS messages, m.lowest, m.highest
+FROM conversations AS c
+LEFT JOIN (
+    SELECT conversation_id, count(*) AS messages, min(sequence_number) AS lowest, max(sequence_number) AS highest
+    FROM messages GROUP BY conversation_id
+) AS m ON m.conversation_id = c.id
+WHERE c.last_sequence_number <> coalesce(m.messages, 0)
+   OR m.lowest <> 1
+   OR m.highest <> m.messages

@@ -1,0 +1,2 @@
+-- How many messages still need a number (for the backfill's ETA).
+SELECT count(*) FROM messages WHERE sequence_number IS NULL;
