@@ -41,10 +41,22 @@ class Outcome:
 
 
 def sqlalchemy_url(url: str) -> str:
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
+    """A SQLAlchemy URL (psycopg 3 driver) for any libpq connection string, URI or key=value."""
+    from psycopg.conninfo import conninfo_to_dict
+    from sqlalchemy.engine import URL
+
+    params = {k: str(v) for k, v in conninfo_to_dict(url).items()}
+    port = params.pop("port", None)
+    rendered = URL.create(
+        "postgresql+psycopg",
+        username=params.pop("user", None),
+        password=params.pop("password", None),
+        host=params.pop("host", None),
+        port=int(port) if port else None,
+        database=params.pop("dbname", None),
+        query=params,
+    ).render_as_string(hide_password=False)
+    return rendered.replace("$", "\\$")  # GX treats ${...} as config templates
 
 
 def _datasource(url: str) -> Any:

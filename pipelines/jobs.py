@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipelines.rollback_postgres import rollback_phase1_postgres
+
 # --- Phase 1.1, PostgreSQL ------------------------------------------------------------------
 
 phase1_postgres = dg.define_asset_job(
@@ -24,4 +26,4 @@ phase1_postgres = dg.define_asset_job(
     tags={"dbopt/phase": "1", "dbopt/system": "postgres"},
 )
 
-JOBS: list[dg.UnresolvedAssetJobDefinition | dg.JobDefinition] = [phase1_postgres]
+JOBS: list[dg.UnresolvedAssetJobDefinition | dg.JobDefinition] = [phase1_postgres, rollback_phase1_postgres]

@@ -92,6 +92,7 @@ class BackfillSettings:
     statement_timeout_s: float = 60.0
     lock_retries: int = 20
     progress_every_s: float = 5.0
+    advisory_wait_s: float = 30.0
     throttle: ThrottleSettings = field(default_factory=ThrottleSettings)
 
 
@@ -179,11 +180,15 @@ class BackfillEngine:
         started: float,
     ) -> None:
         lock_key = f"dbopt:backfill:{spec.name}:{key_range.id}"
-        if not conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (lock_key,)).fetchone()[0]:
-            raise DboptError(
-                f"Backfill {spec.name} (range {key_range.id}) is running in another session; wait for it to finish "
-                f"instead of starting it twice."
-            )
+        deadline = self._clock() + self.settings.advisory_wait_s
+        # A killed run's lock lingers until PostgreSQL notices its client is gone.
+        while not conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (lock_key,)).fetchone()[0]:
+            if self._clock() >= deadline:
+                raise DboptError(
+                    f"Backfill {spec.name} (range {key_range.id}) is running in another session; wait for it to "
+                    f"finish instead of starting it twice."
+                )
+            time.sleep(0.5)
         try:
             cursor, carry, finished, done_before = self._checkpoint(conn, spec, key_range)
             if finished:

@@ -49,6 +49,8 @@ class RunnerSettings:
     # so it may wait much longer than ordinary DDL.
     index_lock_timeout_s: float = 600.0
     index_statement_timeout_s: float = 6 * 3600.0
+    # How long to wait for a step another session is applying (a killed run's lingering lock).
+    advisory_wait_s: float = 30.0
 
 
 # --- steps ----------------------------------------------------------------------------------
@@ -407,33 +409,41 @@ class MigrationRunner:
             ledger.finish(conn, entry, outcome, detail)
 
     def _advisory_lock(self, name: str) -> _AdvisoryLock:
-        return _AdvisoryLock(self.connector, f"dbopt:{name}")
+        return _AdvisoryLock(self.connector, f"dbopt:{name}", wait_s=self.settings.advisory_wait_s)
 
 
 class _AdvisoryLock:
-    """A dedicated autocommit connection holding a session advisory lock for one step."""
+    """A dedicated autocommit connection holding a session advisory lock for one step.
 
-    def __init__(self, connector: PgConnector, key: str) -> None:
+    If another session holds the lock, wait a little: after a run is killed, PostgreSQL
+    notices the dead client only when its backend next talks to it, so the lock of a
+    killed run lingers for a moment. A live second run keeps it, and then we refuse.
+    """
+
+    def __init__(self, connector: PgConnector, key: str, wait_s: float = 30.0) -> None:
         self.connector = connector
         self.key = key
+        self.wait_s = wait_s
 
     def __enter__(self) -> psycopg.Connection:
         conn = self.connector.dedicated(autocommit=True)
         conn.execute("SELECT set_config('application_name', %s, false)", (f"dbopt {self.key[6:]}"[:63],))
-        got = conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (self.key,)).fetchone()[0]
-        if not got:
-            holder = conn.execute(
-                "SELECT a.pid, a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
-                "WHERE l.locktype = 'advisory' AND l.granted AND "
-                "((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(%s, 0) LIMIT 1",
-                (self.key,),
-            ).fetchone()
-            conn.close()
-            who = f"pid {holder[0]} ({holder[1]})" if holder else "another session"
-            raise DboptError(
-                f"{self.key[6:]} is being applied right now by {who}; wait for that run to finish instead of "
-                f"starting a second one."
-            )
+        deadline = time.monotonic() + self.wait_s
+        while not conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (self.key,)).fetchone()[0]:
+            if time.monotonic() >= deadline:
+                holder = conn.execute(
+                    "SELECT a.pid, a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+                    "WHERE l.locktype = 'advisory' AND l.granted AND "
+                    "((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(%s, 0) LIMIT 1",
+                    (self.key,),
+                ).fetchone()
+                conn.close()
+                who = f"pid {holder[0]} ({holder[1]})" if holder else "another session"
+                raise DboptError(
+                    f"{self.key[6:]} is being applied right now by {who}; wait for that run to finish instead of "
+                    f"starting a second one."
+                )
+            time.sleep(0.5)
         self.conn = conn
         return conn
 

@@ -1,0 +1,173 @@
+"""The backfill engine against real PostgreSQL servers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dbopt import sqlfiles
+from dbopt.errors import DboptError
+from dbopt.postgres import ledger
+from dbopt.postgres.backfill import Backfill, BackfillEngine, BackfillSettings, uuid_ranges
+from dbopt.postgres.connect import PgConnector
+from dbopt.postgres.health import ThrottleSettings
+
+ROWS = 3000
+
+
+@pytest.fixture
+def table(pg_url: str, tmp_path: Path, monkeypatch) -> str:
+    """A table with a composite key full of ties, and batch files that count visits."""
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        ledger.ensure(conn)
+        conn.execute("CREATE TABLE bf (g int, ts timestamptz, id uuid DEFAULT gen_random_uuid(), hits int DEFAULT 0, "
+                     "seq bigint, PRIMARY KEY (g, ts, id))")
+        # 30 groups, and 10 rows share every timestamp.
+        conn.execute(f"INSERT INTO bf (g, ts) SELECT n % 30, timestamptz '2025-01-01' + (n / 10) * interval '1 ms' "
+                     f"FROM generate_series(1, {ROWS}) n")
+    sql_dir = tmp_path / "sql"
+    (sql_dir / "bf").mkdir(parents=True)
+    (sql_dir / "bf" / "hit.batch.sql").write_text("UPDATE bf SET hits = hits + 1 WHERE /*{{batch}}*/ true;\n")
+    (sql_dir / "bf" / "slow_hit.batch.sql").write_text(
+        "SELECT pg_sleep(0.03);\nUPDATE bf SET hits = hits + 1 WHERE /*{{batch}}*/ true;\n"
+    )
+    # Numbers rows 1..N per group in (ts, id) order, carrying the count across batches.
+    (sql_dir / "bf" / "number.batch.sql").write_text(textwrap.dedent("""
+        WITH todo AS (SELECT id, g, ts FROM bf WHERE /*{{batch}}*/ true AND seq IS NULL),
+        numbered AS (
+            SELECT id, row_number() OVER (PARTITION BY g ORDER BY ts, id)
+                       + CASE WHEN g = /*{{lower_first}}*/ NULL::int THEN /*{{carry}}*/ 0 ELSE 0 END AS n
+            FROM todo),
+        upd AS (UPDATE bf SET seq = numbered.n FROM numbered WHERE bf.id = numbered.id RETURNING bf.g, bf.seq)
+        SELECT count(*) AS rows,
+               coalesce(max(seq) FILTER (WHERE g = /*{{upper_first}}*/ NULL::int),
+                        CASE WHEN /*{{upper_first}}*/ NULL::int = /*{{lower_first}}*/ NULL::int
+                             THEN /*{{carry}}*/ 0 ELSE 0 END) AS carry
+        FROM upd;
+    """))
+    monkeypatch.setattr(sqlfiles, "SQL_DIR", sql_dir)
+    return pg_url
+
+
+def spec(path: str, **kw) -> Backfill:
+    defaults = {"initial_batch": 37, "min_batch": 10, "max_batch": 200, "target_batch_ms": 50}
+    return Backfill(name=f"test/{path}", table="bf", key=("g", "ts", "id"), batch_path=f"bf/{path}.batch.sql",
+                    **{**defaults, **kw})
+
+
+def hits(url: str) -> dict[int, int]:
+    with psycopg.connect(url) as conn:
+        return dict(conn.execute("SELECT hits, count(*) FROM bf GROUP BY hits").fetchall())
+
+
+def test_composite_keyset_visits_every_row_exactly_once(table: str) -> None:
+    report = BackfillEngine(PgConnector(table)).run(spec("hit"))
+    assert hits(table) == {1: ROWS}
+    assert report.rows == ROWS
+    assert report.batches > ROWS // 200
+    with psycopg.connect(table) as conn:
+        done = conn.execute("SELECT finished_at IS NOT NULL, rows_done FROM dbopt.backfill_progress").fetchone()
+    assert done == (True, ROWS)
+    # A finished backfill does nothing the second time.
+    assert BackfillEngine(PgConnector(table)).run(spec("hit")).rows == 0
+    assert hits(table) == {1: ROWS}
+
+
+def test_carry_numbers_each_group_across_batches(table: str) -> None:
+    BackfillEngine(PgConnector(table)).run(spec("number", initial_batch=13, max_batch=13, min_batch=13))
+    with psycopg.connect(table) as conn:
+        wrong = conn.execute(
+            "SELECT count(*) FROM (SELECT seq, row_number() OVER (PARTITION BY g ORDER BY ts, id) AS rn FROM bf) x "
+            "WHERE seq IS DISTINCT FROM rn"
+        ).fetchone()[0]
+    assert wrong == 0
+
+
+def test_killed_run_resumes_and_never_redoes_a_batch(table: str) -> None:
+    """SIGKILL the process mid-backfill; the resumed run leaves every row visited exactly once."""
+    script = textwrap.dedent(f"""
+        import sys
+        from dbopt import sqlfiles
+        from pathlib import Path
+        sqlfiles.SQL_DIR = Path({str(sqlfiles.SQL_DIR)!r})
+        from dbopt.postgres.backfill import Backfill, BackfillEngine
+        from dbopt.postgres.connect import PgConnector
+        spec = Backfill(name="test/slow_hit", table="bf", key=("g", "ts", "id"), batch_path="bf/slow_hit.batch.sql",
+                        initial_batch=40, min_batch=40, max_batch=40)
+        BackfillEngine(PgConnector({table!r})).run(spec)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], env=os.environ.copy())
+    try:
+        deadline = time.monotonic() + 60
+        with psycopg.connect(table, autocommit=True) as conn:
+            while time.monotonic() < deadline:
+                row = conn.execute("SELECT batches FROM dbopt.backfill_progress WHERE backfill = 'test/slow_hit'").fetchone()
+                if row and row[0] >= 5:
+                    break
+                time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    before = hits(table)
+    assert before.get(0) and before.get(1), before  # killed half way
+    report = BackfillEngine(PgConnector(table)).run(
+        Backfill(name="test/slow_hit", table="bf", key=("g", "ts", "id"), batch_path="bf/slow_hit.batch.sql",
+                 initial_batch=40, min_batch=40, max_batch=40)
+    )
+    assert hits(table) == {1: ROWS}
+    assert report.rows_before >= 5 * 40
+    assert report.rows + report.rows_before == ROWS
+
+
+def test_pauses_while_a_long_transaction_is_open_then_says_why(table: str) -> None:
+    old = psycopg.connect(table, application_name="forgotten-session")
+    old.execute("SELECT 1")  # idle in transaction from now on
+    time.sleep(0.6)
+    settings = BackfillSettings(throttle=ThrottleSettings(max_transaction_age_s=0.5, pause_s=0.2, max_pause_s=1.0))
+    try:
+        with pytest.raises(DboptError, match=rf"paused .* transaction of pid {old.info.backend_pid} open for"):
+            BackfillEngine(PgConnector(table), settings=settings).run(spec("hit"))
+    finally:
+        old.close()
+    assert hits(table) == {0: ROWS}  # nothing was done while unhealthy
+    BackfillEngine(PgConnector(table), settings=settings).run(spec("hit"))
+    assert hits(table) == {1: ROWS}
+
+
+def test_key_ranges_cover_the_key_space_once(pg_url: str, tmp_path: Path, monkeypatch) -> None:
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        ledger.ensure(conn)
+        conn.execute("CREATE TABLE u (id uuid PRIMARY KEY, hits int DEFAULT 0)")
+        conn.execute("INSERT INTO u (id) SELECT gen_random_uuid() FROM generate_series(1, 2000)")
+    sql_dir = tmp_path / "sql"
+    (sql_dir / "u").mkdir(parents=True)
+    (sql_dir / "u" / "hit.batch.sql").write_text("UPDATE u SET hits = hits + 1 WHERE /*{{batch}}*/ true;\n")
+    monkeypatch.setattr(sqlfiles, "SQL_DIR", sql_dir)
+    ranges = uuid_ranges(16)
+    assert ranges[0].lo is None and ranges[-1].hi is None
+    b = Backfill(name="test/u", table="u", key=("id",), batch_path="u/hit.batch.sql", initial_batch=50)
+    engine = BackfillEngine(PgConnector(pg_url))
+    engine.run(b, ranges[:5])
+    report = engine.run(b, ranges)  # the first five are done already
+    assert report.ranges_skipped == 5 and report.ranges_done == 11
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT hits, count(*) FROM u GROUP BY 1").fetchall() == [(1, 2000)]
+        assert conn.execute("SELECT count(*) FROM dbopt.backfill_progress WHERE finished_at IS NOT NULL").fetchone()[0] == 16
+
+
+def test_batch_size_adapts_to_the_target_duration(table: str) -> None:
+    fast = BackfillEngine(PgConnector(table)).run(spec("hit", initial_batch=10, max_batch=2000, target_batch_ms=500))
+    assert fast.batch_size > 10  # quick batches grow
+    slow = BackfillEngine(PgConnector(table)).run(
+        Backfill(name="test/slow", table="bf", key=("g", "ts", "id"), batch_path="bf/slow_hit.batch.sql",
+                 initial_batch=400, min_batch=200, max_batch=400, target_batch_ms=5)
+    )
+    assert slow.batch_size == 200  # batches slower than the target shrink (down to min_batch)
