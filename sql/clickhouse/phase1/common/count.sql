@@ -1,0 +1,2 @@
+-- Rows in a table.
+SELECT count() FROM {{table}};
