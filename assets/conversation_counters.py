@@ -7,6 +7,7 @@ from pipelines.failures import operator_errors
 from pipelines.postgres_steps import (
     OWNERS,
     BackfillConfig,
+    backfill_assets,
     backfill_metadata,
     run_backfill,
     runner,
@@ -42,10 +43,19 @@ def conversation_counters_triggers(context: dg.AssetExecutionContext, postgres: 
     return dg.MaterializeResult(metadata=steps_metadata(results))
 
 
-@dg.asset(
-    **COMMON,
+def _conversation_counters_backfill(
+    context: dg.AssetExecutionContext, postgres: PostgresResource, config: BackfillConfig
+) -> dg.MaterializeResult:
+    """After this, conversation fetch reads one row instead of two subqueries."""
+    report = run_backfill(context, postgres, config, phase1.COUNTERS_BACKFILL, runner(context, postgres))
+    return dg.MaterializeResult(metadata=backfill_metadata(report))
+
+
+conversation_counters_backfill, conversation_counters_backfill_by_range = backfill_assets(
+    "conversation_counters_backfill",
+    _conversation_counters_backfill,
+    common=COMMON,
     deps=["conversation_counters_triggers"],
-    pool="postgres_backfill",
     metadata=sql_references(phase1.COUNTERS_BACKFILL),
     description=(
         "Backfill of the conversation counters, batched by conversation id: lock the batch's conversation rows "
@@ -54,10 +64,3 @@ def conversation_counters_triggers(context: dg.AssetExecutionContext, postgres: 
         "also repairs drift. Rollback: the columns are dropped with the triggers."
     ),
 )
-@operator_errors
-def conversation_counters_backfill(
-    context: dg.AssetExecutionContext, postgres: PostgresResource, config: BackfillConfig
-) -> dg.MaterializeResult:
-    """After this, conversation fetch reads one row instead of two subqueries."""
-    report = run_backfill(context, postgres, config, phase1.COUNTERS_BACKFILL, runner(context, postgres))
-    return dg.MaterializeResult(metadata=backfill_metadata(report))

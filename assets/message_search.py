@@ -7,6 +7,7 @@ from pipelines.failures import operator_errors
 from pipelines.postgres_steps import (
     OWNERS,
     BackfillConfig,
+    backfill_assets,
     backfill_metadata,
     run_backfill,
     runner,
@@ -44,24 +45,26 @@ def content_tsv_trigger(context: dg.AssetExecutionContext, postgres: PostgresRes
     )
 
 
-@dg.asset(
-    **COMMON,
-    deps=["content_tsv_trigger"],
-    pool="postgres_backfill",
-    metadata=sql_references(phase1.content_tsv_backfill("'simple'::regconfig")),
-    description=(
-        "Backfill of content_tsv for existing messages, batched by id and checkpointed; row locks only, ~200 ms "
-        "per batch, paused while the database is unhealthy. Rollback: the column is dropped."
-    ),
-)
-@operator_errors
-def content_tsv_backfill(
+def _content_tsv_backfill(
     context: dg.AssetExecutionContext, postgres: PostgresResource, config: BackfillConfig
 ) -> dg.MaterializeResult:
     """Old messages become searchable too."""
     spec = phase1.content_tsv_backfill(postgres.ts_config_literal())
     report = run_backfill(context, postgres, config, spec, runner(context, postgres))
     return dg.MaterializeResult(metadata=backfill_metadata(report))
+
+
+content_tsv_backfill, content_tsv_backfill_by_range = backfill_assets(
+    "content_tsv_backfill",
+    _content_tsv_backfill,
+    common=COMMON,
+    deps=["content_tsv_trigger"],
+    metadata=sql_references(phase1.content_tsv_backfill("'simple'::regconfig")),
+    description=(
+        "Backfill of content_tsv for existing messages, batched by id and checkpointed; row locks only, ~200 ms "
+        "per batch, paused while the database is unhealthy. Rollback: the column is dropped."
+    ),
+)
 
 
 @dg.asset(

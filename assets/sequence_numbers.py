@@ -12,6 +12,7 @@ from pipelines.failures import operator_errors
 from pipelines.postgres_steps import (
     OWNERS,
     BackfillConfig,
+    backfill_assets,
     backfill_metadata,
     run_backfill,
     runner,
@@ -48,10 +49,26 @@ def sequence_number_trigger(context: dg.AssetExecutionContext, postgres: Postgre
     return dg.MaterializeResult(metadata=steps_metadata(results))
 
 
-@dg.asset(
-    **COMMON,
+def _sequence_number_backfill(
+    context: dg.AssetExecutionContext, postgres: PostgresResource, config: BackfillConfig
+) -> dg.MaterializeResult:
+    """Numbers the past so that the trigger's numbers follow it."""
+    mig = runner(context, postgres)
+    reports = [
+        run_backfill(context, postgres, config, phase1.SEQUENCE_INIT_COUNTERS, mig),
+        run_backfill(context, postgres, config, phase1.SEQUENCE_NUMBERING, mig),
+    ]
+    steps = mig.apply([phase1.SEQUENCE_COUNTER_DEFAULT])
+    reports.append(run_backfill(context, postgres, config, phase1.SEQUENCE_SWEEP_COUNTERS, mig))
+    reports.append(run_backfill(context, postgres, config, phase1.SEQUENCE_SWEEP_MESSAGES, mig))
+    return dg.MaterializeResult(metadata={**backfill_metadata(*reports), **steps_metadata(steps)})
+
+
+sequence_number_backfill, sequence_number_backfill_by_range = backfill_assets(
+    "sequence_number_backfill",
+    _sequence_number_backfill,
+    common=COMMON,
     deps=["sequence_number_trigger"],
-    pool="postgres_backfill",
     metadata=sql_references(
         phase1.SEQUENCE_INIT_COUNTERS, phase1.SEQUENCE_NUMBERING, phase1.SEQUENCE_COUNTER_DEFAULT,
         phase1.SEQUENCE_SWEEP_MESSAGES,
@@ -65,20 +82,6 @@ def sequence_number_trigger(context: dg.AssetExecutionContext, postgres: Postgre
         "its checkpoint. Rollback: the columns are dropped with the rest of the step."
     ),
 )
-@operator_errors
-def sequence_number_backfill(
-    context: dg.AssetExecutionContext, postgres: PostgresResource, config: BackfillConfig
-) -> dg.MaterializeResult:
-    """Numbers the past so that the trigger's numbers follow it."""
-    mig = runner(context, postgres)
-    reports = [
-        run_backfill(context, postgres, config, phase1.SEQUENCE_INIT_COUNTERS, mig),
-        run_backfill(context, postgres, config, phase1.SEQUENCE_NUMBERING, mig),
-    ]
-    steps = mig.apply([phase1.SEQUENCE_COUNTER_DEFAULT])
-    reports.append(run_backfill(context, postgres, config, phase1.SEQUENCE_SWEEP_COUNTERS, mig))
-    reports.append(run_backfill(context, postgres, config, phase1.SEQUENCE_SWEEP_MESSAGES, mig))
-    return dg.MaterializeResult(metadata={**backfill_metadata(*reports), **steps_metadata(steps)})
 
 
 @dg.asset(

@@ -16,7 +16,8 @@ from pipelines.rollback_postgres import rollback_phase1_postgres
 
 phase1_postgres = dg.define_asset_job(
     name="phase1_postgres",
-    selection=dg.AssetSelection.groups("phase1_postgres"),
+    # The *_by_range assets are the optional partitioned form of the backfills.
+    selection=dg.AssetSelection.groups("phase1_postgres") - dg.AssetSelection.tag("dbopt/parallel", "by_range"),
     executor_def=dg.in_process_executor,
     description=(
         "The whole PostgreSQL part of Phase 1 (plan 1.1), online: composite indexes, sequence numbers, "

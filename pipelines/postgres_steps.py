@@ -12,15 +12,16 @@ from pydantic import Field
 from dbopt.paths import SQL_DIR
 from dbopt.postgres import baseline
 from dbopt.postgres.backfill import (
-    ALL,
     Backfill,
     BackfillEngine,
     BackfillReport,
     BackfillSettings,
+    KeyRange,
     uuid_ranges,
 )
 from dbopt.postgres.health import ThrottleSettings
 from dbopt.postgres.runner import ConcurrentIndex, MigrationRunner, Sql, StepResult
+from pipelines.failures import operator_errors
 from pipelines.resources import PostgresResource
 
 OWNERS = ["team:platform"]
@@ -30,9 +31,6 @@ class BackfillConfig(dg.Config):
     """Pace of a backfill; the defaults suit a busy production database."""
 
     target_batch_ms: int = Field(default=200, description="Batch size adapts so each batch takes about this long.")
-    key_ranges: int = Field(
-        default=1, description="1, 16 or 256 key ranges, each checkpointed separately (see the _ranges assets)."
-    )
     max_transaction_age_s: float = Field(default=300, description="Pause while an older transaction is open.")
     max_replication_lag_s: float = Field(default=10, description="Pause while a replica lags more than this.")
     max_pause_s: float = Field(default=900, description="Fail (resumably) after pausing this long in a row.")
@@ -60,24 +58,36 @@ def engine(
     return BackfillEngine(postgres.connector(), settings=settings, run_id=context.run_id, log=context.log)
 
 
+# Every backfill keeps one checkpoint per slice of the uuid key space, so the same work can
+# be done by one run walking all slices or by partitioned runs doing one slice each.
+KEY_RANGES = uuid_ranges(16)
+RANGE_PARTITIONS = dg.StaticPartitionsDefinition([r.id for r in KEY_RANGES])
+
+
+def range_of(partition_key: str) -> KeyRange:
+    return next(r for r in KEY_RANGES if r.id == partition_key)
+
+
 def run_backfill(
     context: dg.AssetExecutionContext,
     postgres: PostgresResource,
     config: BackfillConfig,
     spec: Backfill,
     mig: MigrationRunner,
-    *,
-    ranges: Sequence | None = None,
 ) -> BackfillReport:
-    """Run a backfill once: ledgered as a step, so a finished backfill is skipped on rerun."""
+    """Run a backfill over every key range (one partition's range in a partitioned run).
+
+    A complete backfill is ledgered as a step, so a rerun of the job skips it; ranges done
+    by partitioned runs are skipped by their checkpoints."""
     checksum = spec.checksum()
-    if ranges is None and mig.is_applied(spec.name, checksum):
+    partitioned = context.has_partition_key
+    if not partitioned and mig.is_applied(spec.name, checksum):
         context.log.info(f"{spec.name}: already complete, nothing to do")
         return BackfillReport(spec.name)
     tuned = Backfill(**{**spec.__dict__, "target_batch_ms": config.target_batch_ms})
-    key_ranges = ranges or (uuid_ranges(config.key_ranges) if config.key_ranges > 1 else [ALL])
-    report = engine(context, postgres, config).run(tuned, key_ranges)
-    if ranges is None:
+    ranges = [range_of(context.partition_key)] if partitioned else KEY_RANGES
+    report = engine(context, postgres, config).run(tuned, ranges)
+    if not partitioned:
         mig.record_applied(spec.name, checksum, f"{report.rows} rows in {report.seconds:.1f} s")
     return report
 
@@ -122,3 +132,39 @@ def sql_references(*steps: Sql | ConcurrentIndex | Backfill | str) -> dict[str, 
         refs.append(dg.LocalFileCodeReference(file_path=str(path), line_number=1, label=str(Path(rel).name)))
     return {"dagster/code_references": dg.CodeReferencesMetadataValue(code_references=refs)}
 
+
+
+PARALLEL_TAG = {"dbopt/parallel": "by_range"}
+
+
+def backfill_assets(
+    name: str,
+    body,
+    *,
+    common: dict,
+    deps: list[str],
+    description: str,
+    metadata: dict,
+) -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
+    """The backfill as a step of the phase's job, and the same work partitioned by key range.
+
+    Launch a Dagster backfill of `<name>_by_range` to spread a large backfill over several
+    workers (capped by the `postgres_backfill` pool); the job's step then finds those ranges
+    done and skips them.
+    """
+    wrapped = operator_errors(body)
+    step = dg.asset(name=name, **common, deps=deps, pool="postgres_backfill", metadata=metadata,
+                    description=description)(wrapped)
+    by_range = dg.asset(
+        name=f"{name}_by_range",
+        **{**common, "tags": {**common.get("tags", {}), **PARALLEL_TAG}},
+        deps=deps,
+        pool="postgres_backfill",
+        partitions_def=RANGE_PARTITIONS,
+        metadata=metadata,
+        description=(
+            f"{name}, one of 16 key ranges per partition, for spreading a large backfill over several workers "
+            f"(capped by the postgres_backfill pool). Optional: the phase1_postgres job skips ranges done here."
+        ),
+    )(wrapped)
+    return step, by_range

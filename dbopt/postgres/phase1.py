@@ -70,10 +70,12 @@ SEQUENCE_SWEEP_COUNTERS = Backfill(
     target_batch_ms=100,
     initial_batch=500,
 )
+# Keyed by conversation like pass 2, so that a key range's sweep only ever sees
+# conversations that range's pass 2 has numbered (ranges may run as separate partitions).
 SEQUENCE_SWEEP_MESSAGES = Backfill(
     name="sequence_number/sweep_messages",
     table="messages",
-    key=("id",),
+    key=("conversation_id", "created_at", "id"),
     batch_path=f"{P}/sequence_number/080_sweep_messages.batch.sql",
     watch_tables=("messages",),
     initial_batch=5_000,

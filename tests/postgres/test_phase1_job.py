@@ -174,3 +174,33 @@ def test_wrong_confirmation_is_refused_in_one_sentence(seeded_pg_url: str) -> No
                      {"ops": {"rollback_postgres_schema": {"config": {"confirm": "yes"}}}})
     assert not result.success
     assert any('type exactly "rollback"' in f for f in failures(result))
+
+
+def test_ranges_done_by_partitioned_runs_are_skipped_by_the_job(seeded_pg_url: str) -> None:
+    import dagster as dg
+
+    import assets
+    from pipelines.resources import PostgresResource
+
+    every = dg.load_assets_from_package_module(assets)
+    resources = {"postgres": PostgresResource(database_url=seeded_pg_url)}
+    before = preexisting_order(seeded_pg_url)
+    first = [dg.AssetKey(k) for k in ("postgres_baseline", "query_indexes", "sequence_number_trigger")]
+    assert dg.materialize(every, selection=first, resources=resources).success
+    partition_runs = {}
+    for key in ("0", "7", "f"):
+        result = dg.materialize(every, selection=[dg.AssetKey("sequence_number_backfill_by_range")],
+                                partition_key=key, resources=resources)
+        assert result.success
+        partition_runs[key] = result.run_id
+    job = run_job(seeded_pg_url, "phase1_postgres")
+    assert job.success, failures(job)
+    with psycopg.connect(seeded_pg_url) as conn:
+        done_by = dict(conn.execute(
+            "SELECT key_range, run_id FROM dbopt.backfill_progress WHERE backfill = 'sequence_number/number_messages'"
+        ).fetchall())
+    assert len(done_by) == 16
+    assert {k: done_by[k] for k in partition_runs} == partition_runs  # the job did not redo them
+    assert all(done_by[k] == job.run_id for k in done_by if k not in partition_runs)
+    assert violations(seeded_pg_url) == {}
+    assert numbering_violations(seeded_pg_url, before) == []
