@@ -28,3 +28,41 @@ phase1_postgres = dg.define_asset_job(
 )
 
 JOBS: list[dg.UnresolvedAssetJobDefinition | dg.JobDefinition] = [phase1_postgres, rollback_phase1_postgres]
+
+# --- Phase 1.2, ClickHouse (issue 4) ----------------------------------------------------------
+
+from dbopt.clickhouse.dagster_steps import rollback_phase1_clickhouse  # noqa: E402
+
+phase1_clickhouse = dg.define_asset_job(
+    name="phase1_clickhouse",
+    selection=dg.AssetSelection.groups("phase1_clickhouse"),
+    executor_def=dg.in_process_executor,
+    description=(
+        "The whole ClickHouse part of Phase 1 (plan 1.2), with no event lost: CDC tables partitioned by month (copied "
+        "beside the live ones, swapped with EXCHANGE TABLES, old ones kept as backups), the post_metrics_1h and "
+        "user_author_90d rollups, and the feed candidate tables; blocking checks between the steps. Idempotent and "
+        "resumable: rerun it after any failure or crash."
+    ),
+    tags={"dbopt/phase": "1", "dbopt/system": "clickhouse"},
+)
+partition_cleanup = dg.define_asset_job(
+    name="partition_cleanup",
+    selection=dg.AssetSelection.assets("partition_maintenance"),
+    executor_def=dg.in_process_executor,
+    description=(
+        "Drops ClickHouse partitions past their retention (retention_months per table; posts and follows keep the "
+        "state of live keys); dry_run lists what would go. Ends with the plan's partition-count alert as a check."
+    ),
+    tags={"dbopt/system": "clickhouse"},
+)
+refresh_feed_candidates = dg.define_asset_job(
+    name="refresh_feed_candidates",
+    selection=dg.AssetSelection.assets(
+        "feed_candidates_followees", "feed_candidates_trending", "feed_candidates_affinity"
+    ),
+    executor_def=dg.in_process_executor,
+    description="Rebuilds the feed candidate tables for an as_of (staging table, checks, EXCHANGE TABLES).",
+    tags={"dbopt/system": "clickhouse"},
+)
+
+JOBS += [phase1_clickhouse, rollback_phase1_clickhouse, partition_cleanup, refresh_feed_candidates]

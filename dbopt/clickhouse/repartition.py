@@ -216,6 +216,7 @@ class Move:
                 f"{self.work} does not have the columns of {self.table}; drop {self.work} and run again."
             )
         self._copy_months()
+        self.hook(self.table, "months_copied")
         self._catch_up()
         swap.drop(self.ch, self.ddl, self.snap)
         swap.create_like(self.ch, self.ddl, self.snap, self.work)

@@ -103,7 +103,7 @@ def swap_in(ch: ClickHouse, ddl: Ddl, live: str, staging: str, *, keep_backups: 
     exchange(ch, ddl, live, staging)
     verify_views(ch, live, views, old=staging)
     backup = None
-    if keep_backups > 0:
+    if keep_backups > 0 and info is not None:  # a first build has nothing to keep
         backup = backup_name(live, when or stamp())
         rename(ch, ddl, staging, backup)
     else:

@@ -71,11 +71,14 @@ class EventWriter(threading.Thread):
 
     WRITER = uuid.UUID("00000000-0000-4000-8000-00000000beef")
 
-    def __init__(self, url: str, *, rows_per_table: int = 12, seed_value: int = 7, pause_s: float = 0.1) -> None:
+    def __init__(self, url: str, *, rows_per_table: int = 12, seed_value: int = 7, pause_s: float = 0.1,
+                 late_fraction: float = 0.2, recent_span_s: int = 3600) -> None:
         super().__init__(name="event-writer", daemon=True)
         self.url = url
         self.rows_per_table = rows_per_table
         self.pause_s = pause_s  # pacing only: the writer keeps writing, just not flat out
+        self.late_fraction = late_fraction
+        self.recent_span_s = recent_span_s  # how far behind the clock "recent" events are stamped
         self.rng = random.Random(seed_value)
         self.written: dict[str, Counter] = {t: Counter() for t in CDC_TABLES}
         self.batches = 0
@@ -87,9 +90,10 @@ class EventWriter(threading.Thread):
     # rows ------------------------------------------------------------------------------
 
     def _ts(self) -> datetime:
-        """Mostly now, like live traffic; one event in five late, anywhere in the last 14 months."""
-        span = 420 * 86400 if self.rng.random() < 0.2 else 3600
-        return datetime.now(UTC) - timedelta(seconds=self.rng.randrange(0, span), milliseconds=self.rng.randrange(1000))
+        """Mostly now, like live traffic; some late, anywhere in the last 14 months."""
+        if self.rng.random() < self.late_fraction:
+            return datetime.now(UTC) - timedelta(seconds=self.rng.randrange(0, 420 * 86400))
+        return datetime.now(UTC) - timedelta(milliseconds=self.rng.randrange(0, self.recent_span_s * 1000 + 1))
 
     def _rows(self, table: str) -> list[tuple]:
         rows: list[tuple] = []
@@ -99,7 +103,7 @@ class EventWriter(threading.Thread):
             created = self._ts()
             ops = self.rng.choice((["c"], ["c", "d"], ["c", "d", "c"]))
             for k, op in enumerate(ops):
-                ts = created + timedelta(hours=k)
+                ts = min(created + timedelta(hours=k), datetime.now(UTC))  # never in the future
                 version = int(ts.timestamp() * 1000) * 4 + k
                 if table == "posts_cdc":
                     rows.append((key[0], w, "image", created, op, ts, version))
@@ -174,3 +178,50 @@ class EventWriter(threading.Thread):
             )
             assert found == self.written[table], f"{table}: counts per key differ from what was written"
             assert ch.scalar(f"SELECT count() FROM {table}") == baseline[table] + self.total(table), table
+
+
+# --- Dagster -------------------------------------------------------------------------------
+
+FAST = {  # run config that skips waits meant for production
+    "ops": {
+        "post_metrics_1h": {"config": {"late_event_grace_s": 0}},
+        "user_author_90d": {"config": {"late_event_grace_s": 0}},
+    }
+}
+
+
+def run_job(name: str, url: str, run_config: dict | None = None, *, raise_on_error: bool = False):
+    """Run a job of the code location in this process against the test's database."""
+    from pipelines.definitions import defs
+    from pipelines.resources import ClickHouseResource
+
+    job = defs.resolve_job_def(name)
+    return job.execute_in_process(
+        resources={"clickhouse": ClickHouseResource(clickhouse_url=url)},
+        run_config=run_config or {},
+        raise_on_error=raise_on_error,
+    )
+
+
+def check_evaluations(result) -> dict[tuple[str, str], object]:
+    """(asset, check) -> the check's evaluation, for every check the run executed."""
+    out = {}
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            data = event.event_specific_data
+            out[(data.asset_key.to_user_string(), data.check_name)] = data
+    return out
+
+
+def failure_messages(result) -> list[str]:
+    return [e.event_specific_data.error.message for e in result.all_events
+            if e.event_type_value == "STEP_FAILURE" and e.event_specific_data.error]
+
+
+def materializations(result) -> dict[str, dict]:
+    out = {}
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            m = event.event_specific_data.materialization
+            out[m.asset_key.to_user_string()] = {k: v.value for k, v in m.metadata.items()}
+    return out

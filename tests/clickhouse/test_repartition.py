@@ -11,8 +11,9 @@ from tests.clickhouse.conftest import CDC_TABLES, EventWriter, counts, fingerpri
 
 def _interleaving_hook(writer: EventWriter):
     """Make sure the writer thread writes between the step's statements: after the first
-    two months copied, before the swap and, right after it, one batch into the old table,
-    like an INSERT that started before the swap and finished after it."""
+    two months copied, after the last (so the catch-up has events to bring), before the swap
+    and, right after it, one batch into the old table, like an INSERT that started before
+    the swap and finished after it."""
     months: dict[str, int] = {}
 
     def hook(table: str, phase: str) -> None:

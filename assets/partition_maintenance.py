@@ -1,0 +1,68 @@
+"""Partition retention on ClickHouse (the plan: "Data cleanup: Instant (partition drops)")."""
+
+from datetime import datetime
+
+import dagster as dg
+from pydantic import Field
+
+from dbopt.clickhouse import ledger, partitions
+from dbopt.clickhouse.dagster_steps import OPERATIONS, connect, md_table, sql_references, step_ledger
+from pipelines.failures import operator_errors
+from pipelines.resources import ClickHouseResource
+
+SQL = (
+    "clickhouse/maintenance/010_drop_partition.sql",
+    "clickhouse/maintenance/030_carry_forward.sql",
+    "clickhouse/maintenance/020_carry_forward_posts_cdc.fragment.sql",
+    "clickhouse/maintenance/020_carry_forward_follows_cdc.fragment.sql",
+)
+
+
+class PartitionCleanupConfig(dg.Config):
+    dry_run: bool = Field(default=False, description="List what would be dropped and carried forward; change nothing.")
+    retention_months: dict[str, int] = Field(
+        default_factory=lambda: dict(partitions.RETENTION_DEFAULTS),
+        description="Months kept per table; a month goes when all of it is older than that. Tables left out are "
+        "not touched.",
+    )
+    now: str = Field(default="", description="ISO 8601 instant to measure retention from; empty: now (for tests).")
+
+
+@dg.asset(
+    **OPERATIONS,
+    deps=["cdc_partitioning"],
+    metadata=sql_references(*SQL),
+    description=(
+        "Drops whole monthly partitions past each table's retention with ALTER TABLE ... DROP PARTITION (a metadata "
+        "operation: no rewrite, no lock on writers). Before dropping old months of posts_cdc and follows_cdc it carries "
+        "forward the latest row of every live key into the first retained month (same version and created_at), so no "
+        "post or follow loses its current state. Dry run lists what would go. Not reversible: dropped events are gone "
+        "(the Phase 1 backups still hold the baseline's events until they are removed). Tables not partitioned by "
+        "month are skipped."
+    ),
+)
+@operator_errors
+def partition_maintenance(
+    context: dg.AssetExecutionContext, config: PartitionCleanupConfig, clickhouse: ClickHouseResource
+) -> dg.MaterializeResult:
+    """Keeps partition counts under the plan's alert (36) and storage bounded."""
+    ch, ddl = connect(clickhouse)
+    now = datetime.fromisoformat(config.now.replace("Z", "+00:00")) if config.now else None
+    with step_ledger(context, ch, ddl).step("clickhouse.partition_cleanup", ledger.steps_checksum(*SQL)) as summary:
+        report = partitions.cleanup(ch, ddl, config.retention_months, dry_run=config.dry_run, now=now,
+                                    log=context.log.info)
+        summary.update(report.as_dict())
+    counts = partitions.partition_counts(ch)
+    drops = [{"table": d.table, "partition": d.partition, "rows": d.rows, "bytes": d.bytes} for d in report.drops]
+    return dg.MaterializeResult(metadata={
+        "dry_run": dg.MetadataValue.bool(config.dry_run),
+        "partitions_dropped" if not config.dry_run else "partitions_to_drop": dg.MetadataValue.int(len(report.drops)),
+        "rows_freed" if not config.dry_run else "rows_to_free": dg.MetadataValue.int(report.rows),
+        "bytes_freed" if not config.dry_run else "bytes_to_free": dg.MetadataValue.int(report.bytes),
+        "carried_forward": md_table([{"table": t, "live_keys": n} for t, n in report.carried.items()]),
+        "drops": md_table(drops),
+        "retention_months": md_table([{"table": t, "months": m, "kept_from": str(report.kept_from.get(t, "-")),
+                                       "note": report.skipped.get(t, "")}
+                                      for t, m in config.retention_months.items()]),
+        "partitions_per_table": md_table([{"table": t, "partitions": n} for t, n in counts.items()]),
+    })

@@ -1,0 +1,9 @@
+SELECT
+    user_id,
+    post_id,
+    toDate(event_ts) AS day,
+    toInt64(0) AS likes,
+    toInt64(multiIf(op = 'c', 1, op = 'd', -1, 0)) AS comments,
+    toInt64(0) AS shares
+FROM comments_cdc
+WHERE {{where}}

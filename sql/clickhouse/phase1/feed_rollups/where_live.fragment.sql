@@ -1,0 +1,1 @@
+event_ts >= toDateTime64('{{cutoff}}', 3, 'UTC')

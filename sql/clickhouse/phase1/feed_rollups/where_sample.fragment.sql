@@ -1,0 +1,1 @@
+has({ids:Array(UUID)}, {{id_column}}) AND event_ts >= {since:DateTime64(3, 'UTC')}

@@ -1,0 +1,100 @@
+"""The contract's jobs end to end on chDB: phase1_clickhouse, its checks, the ledger, the
+rollback (with its confirmation) and the plan's Phase 2.2 query."""
+
+from __future__ import annotations
+
+from dbopt.clickhouse import candidates, catalog, ledger, repartition
+from tests.clickhouse.conftest import (
+    CDC_TABLES,
+    FAST,
+    EventWriter,
+    check_evaluations,
+    counts,
+    failure_messages,
+    materializations,
+    run_job,
+)
+
+PHASE1_OBJECTS = {
+    "post_metrics_1h", "post_metrics_1h_mv", "user_author_90d", "user_author_90d_mv",
+    "feed_candidates_followees", "feed_candidates_trending", "feed_candidates_affinity",
+}
+
+
+def test_phase1_then_rollback_keeps_every_event(seeded_ch, ch_url) -> None:
+    ch = seeded_ch
+    baseline = counts(ch)
+    result = run_job("phase1_clickhouse", ch_url, FAST)
+    assert result.success, failure_messages(result)
+    evaluations = check_evaluations(result)
+    assert len(evaluations) == 13 and all(e.passed for e in evaluations.values()), {
+        k: e.metadata for k, e in evaluations.items() if not e.passed}
+
+    tables = catalog.tables(ch, like="%")
+    assert set(tables) >= PHASE1_OBJECTS
+    assert all(tables[t].partition_key == "toYYYYMM(event_ts)" for t in CDC_TABLES)
+    assert all(len(repartition_backups) == 1 for repartition_backups in
+               ([n for n in tables if n.startswith(f"{t}__backup_")] for t in CDC_TABLES))
+    figures = materializations(result)["cdc_partitioning"]
+    assert figures["rows_copied"] == sum(baseline.values()) and figures["rows_per_s"] > 0
+
+    status = {s["step"]: s for s in ledger.read_status(ch)}
+    assert {status[s]["state"] for s in ledger.PHASE1_STEPS} == {"succeeded"}
+    assert all(status[s]["finished_at"] is not None for s in ledger.PHASE1_STEPS)
+
+    # The plan's query, unchanged, serves a feed from the three tables.
+    user = ch.scalar(
+        "SELECT toString(user_id) FROM feed_candidates_followees WHERE user_id IN "
+        "(SELECT user_id FROM feed_candidates_affinity) ORDER BY user_id LIMIT 1"
+    )
+    feed = candidates.feed_for(ch, user, 5)
+    assert [r["source"] for r in feed].count("trending") == 5
+    assert {r["source"] for r in feed} == {"followees", "trending", "affinity"}
+
+    # Idempotent: a second run changes nothing it already did.
+    again = run_job("phase1_clickhouse", ch_url, FAST)
+    assert again.success, failure_messages(again)
+    assert "| already partitioned |" in materializations(again)["cdc_partitioning"]["tables"]
+
+    # Events keep arriving after Phase 1; the rollback needs its confirmation, then keeps them all.
+    writer = EventWriter(ch_url, seed_value=3)
+    writer.start()
+    try:
+        writer.wait_for_batches(3)
+        refused = run_job("rollback_phase1_clickhouse", ch_url,
+                          {"ops": {"rollback_clickhouse": {"config": {"confirm": "yes"}}}})
+        assert not refused.success
+        assert any('type exactly "rollback"' in m for m in failure_messages(refused))
+        assert catalog.table(ch, "likes_cdc").partition_key == "toYYYYMM(event_ts)"
+        rolled = run_job("rollback_phase1_clickhouse", ch_url,
+                         {"ops": {"rollback_clickhouse": {"config": {"confirm": "rollback"}}}})
+        assert rolled.success, failure_messages(rolled)
+    finally:
+        writer.stop()
+    writer.assert_all_present(ch, baseline)
+    remaining = catalog.tables(ch, like="%")
+    assert set(remaining) == set(CDC_TABLES) | {"dbopt_ledger"}
+    assert all(remaining[t].partition_key == "" for t in CDC_TABLES)
+    status = {s["step"]: s["state"] for s in ledger.read_status(ch)}
+    assert status["clickhouse.rollback"] == "succeeded"
+    assert {status[s] for s in ledger.PHASE1_STEPS} == {"rolled_back"}
+
+    # And again: nothing left to undo.
+    twice = run_job("rollback_phase1_clickhouse", ch_url, {"ops": {"rollback_clickhouse": {"config": {"confirm": "rollback"}}}})
+    assert twice.success and counts(ch) == {t: baseline[t] + writer.total(t) for t in CDC_TABLES}
+
+
+def test_a_failed_step_is_one_sentence_and_recorded(ch, ch_url) -> None:
+    """On a database without the baseline the first step fails with a sentence naming the fix."""
+    result = run_job("phase1_clickhouse", ch_url, FAST)
+    assert not result.success
+    (message,) = failure_messages(result)
+    assert "does not exist" in message and message.rstrip().endswith("run again.")
+    status = {s["step"]: s for s in ledger.read_status(ch)}
+    assert status["clickhouse.cdc_partitioning"]["state"] == "failed"
+    assert "does not exist" in status["clickhouse.cdc_partitioning"]["detail"]
+
+
+def test_ledger_is_empty_on_a_database_dbopt_never_touched(ch) -> None:
+    assert ledger.read_status(ch) == []
+    assert repartition.CDC_TABLES == CDC_TABLES
