@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from dbopt.clickhouse import catalog, partitions, repartition
-from tests.clickhouse.conftest import FAST, check_evaluations, failure_messages, materializations, run_job
+from tests.clickhouse.conftest import (
+    CDC_TABLES,
+    FAST,
+    check_evaluations,
+    failure_messages,
+    fingerprint,
+    materializations,
+    run_job,
+)
 
 EVENT_TABLES = ("likes_cdc", "comments_cdc", "shares_cdc", "impressions")
 
@@ -30,6 +38,7 @@ def test_cleanup_drops_only_expired_event_partitions_and_keeps_live_state(seeded
         cols = ", ".join(catalog.columns(ch, table))
         shifted = cols.replace("event_ts", "event_ts - INTERVAL 3 YEAR").replace("created_at", "created_at - INTERVAL 3 YEAR")
         ch.command(f"INSERT INTO {table} ({cols}) SELECT {shifted} FROM {table} WHERE cityHash64(*) % 3 = 0")
+    original = {t: fingerprint(ch, t) for t in CDC_TABLES}
     result = run_job("phase1_clickhouse", ch_url, FAST)
     assert result.success, failure_messages(result)
 
@@ -81,6 +90,12 @@ def test_cleanup_drops_only_expired_event_partitions_and_keeps_live_state(seeded
     # A second run has nothing left to do.
     again = run_job("partition_cleanup", ch_url)
     assert again.success and materializations(again)["partition_maintenance"]["partitions_dropped"] == 0
+
+    # The rollback brings back the baseline exactly: dropped months come back from the
+    # backups, and the rows carried forward are not added next to their originals.
+    rolled = run_job("rollback_phase1_clickhouse", ch_url, {"ops": {"rollback_clickhouse": {"config": {"confirm": "rollback"}}}})
+    assert rolled.success, failure_messages(rolled)
+    assert {t: fingerprint(ch, t) for t in CDC_TABLES} == original
 
 
 def test_retention_boundary_keeps_partly_retained_months() -> None:
