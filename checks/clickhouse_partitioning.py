@@ -78,7 +78,7 @@ def cdc_views_attached(clickhouse: ClickHouseResource) -> dg.AssetCheckResult:
         present = catalog.tables(ch, [rollup.view(s) for s in rollup.sources])
         for source in rollup.sources:
             view = rollup.view(source)
-            if view in present and view not in infos.get(source, catalog.TableInfo(source, "", "", "", 0, ())).views:
+            if view in present and (source not in infos or view not in infos[source].views):
                 offending.append({"view": view, "fed_by": "-", "should_be_fed_by": source})
     rows = [{"table": t, "views": list(i.views)} for t, i in infos.items()]
     return check_result(

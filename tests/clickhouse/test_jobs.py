@@ -98,3 +98,23 @@ def test_a_failed_step_is_one_sentence_and_recorded(ch, ch_url) -> None:
 def test_ledger_is_empty_on_a_database_dbopt_never_touched(ch) -> None:
     assert ledger.read_status(ch) == []
     assert repartition.CDC_TABLES == CDC_TABLES
+
+
+def test_schedules_are_off_by_default_and_give_valid_run_config() -> None:
+    from datetime import UTC, datetime
+
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    tick = datetime(2025, 3, 4, 3, 15, 42, tzinfo=UTC)
+    for name, job, key, value in (
+        ("partition_cleanup_daily", "partition_cleanup", ("partition_maintenance", "now"), tick.isoformat()),
+        ("refresh_feed_candidates_hourly", "refresh_feed_candidates", ("feed_candidates", "as_of"),
+         tick.replace(second=0).isoformat()),
+    ):
+        schedule = defs.resolve_schedule_def(name)
+        assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+        request = schedule.evaluate_tick(dg.build_schedule_context(scheduled_execution_time=tick)).run_requests[0]
+        assert request.run_config["ops"][key[0]]["config"][key[1]] == value
+        assert dg.validate_run_config(defs.resolve_job_def(job), request.run_config)
