@@ -45,7 +45,11 @@ def sqlalchemy_url(url: str) -> str:
     from psycopg.conninfo import conninfo_to_dict
     from sqlalchemy.engine import URL
 
+    from dbopt.postgres.connect import SINGLE_CORE
+
     params = {k: str(v) for k, v in conninfo_to_dict(url).items()}
+    params["options"] = (params.get("options", "") + " " + SINGLE_CORE).strip()
+    params.setdefault("application_name", "dbopt checks")
     port = params.pop("port", None)
     rendered = URL.create(
         "postgresql+psycopg",

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
-from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
-from dbopt.paths import SQL_DIR
 from dbopt.postgres import baseline
 from dbopt.postgres.backfill import (
     Backfill,
@@ -21,16 +18,29 @@ from dbopt.postgres.backfill import (
 )
 from dbopt.postgres.health import ThrottleSettings
 from dbopt.postgres.runner import ConcurrentIndex, MigrationRunner, Sql, StepResult
+from pipelines import metadata
 from pipelines.failures import operator_errors
+from pipelines.metadata import OWNERS  # noqa: F401 (re-exported to the asset modules)
 from pipelines.resources import PostgresResource
-
-OWNERS = ["team:platform"]
 
 
 class BackfillConfig(dg.Config):
     """Pace of a backfill; the defaults suit a busy production database."""
 
-    target_batch_ms: int = Field(default=200, description="Batch size adapts so each batch takes about this long.")
+    target_batch_ms: int = Field(
+        default=50,
+        description=(
+            "Batch size adapts so each batch takes about this long. Shorter batches hold row locks and WAL bursts "
+            "for less time (writer p99 1.29x instead of 1.56x at 50 vs 200 ms, docs/postgres.md)."
+        ),
+    )
+    pause_ratio: float = Field(
+        default=0.0,
+        description=(
+            "Idle time after each batch as a fraction of its duration: 1.0 halves the backfill's share of the "
+            "database, lowering the application's latency during the backfill at the cost of time (docs/postgres.md)."
+        ),
+    )
     max_transaction_age_s: float = Field(default=300, description="Pause while an older transaction is open.")
     max_replication_lag_s: float = Field(default=10, description="Pause while a replica lags more than this.")
     max_pause_s: float = Field(default=900, description="Fail (resumably) after pausing this long in a row.")
@@ -49,6 +59,7 @@ def engine(
 ) -> BackfillEngine:
     settings = BackfillSettings(
         lock_timeout_ms=postgres.lock_timeout_ms,
+        pause_ratio=config.pause_ratio,
         throttle=ThrottleSettings(
             max_transaction_age_s=config.max_transaction_age_s,
             max_replication_lag_s=config.max_replication_lag_s,
@@ -122,15 +133,9 @@ def backfill_metadata(*reports: BackfillReport) -> dict[str, dg.MetadataValue]:
     return out
 
 
-def sql_references(*steps: Sql | ConcurrentIndex | Backfill | str) -> dict[str, dg.MetadataValue]:
-    """Code references from an asset to the SQL files it runs, for the UI (a beta API we accept)."""
-    warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*(CodeReference|CodeReferencesMetadataValue)")
-    refs = []
-    for step in steps:
-        rel = step if isinstance(step, str) else (step.batch_path if isinstance(step, Backfill) else step.path)
-        path = SQL_DIR / rel
-        refs.append(dg.LocalFileCodeReference(file_path=str(path), line_number=1, label=str(Path(rel).name)))
-    return {"dagster/code_references": dg.CodeReferencesMetadataValue(code_references=refs)}
+def sql_references(*steps: Sql | ConcurrentIndex | Backfill) -> dict[str, dg.MetadataValue]:
+    """Definition metadata linking an asset to the SQL files its steps run."""
+    return metadata.sql_references(*(s.batch_path if isinstance(s, Backfill) else s.path for s in steps))
 
 
 

@@ -20,8 +20,14 @@ from dbopt.secrets import redact_url, scrub, url_password
 APPLICATION_NAME = "dbopt"
 
 
-def connection_kwargs(application_name: str = APPLICATION_NAME) -> dict[str, Any]:
-    return {"application_name": application_name, "options": "-c TimeZone=UTC", "connect_timeout": 10}
+# dbopt's sessions never use PostgreSQL's parallel workers: an online rollout must leave
+# the other cores to the application (a parallel index build or check query would take them).
+SINGLE_CORE = "-c max_parallel_workers_per_gather=0 -c max_parallel_maintenance_workers=0"
+
+
+def connection_kwargs(application_name: str = APPLICATION_NAME, *, single_core: bool = True) -> dict[str, Any]:
+    options = "-c TimeZone=UTC" + (f" {SINGLE_CORE}" if single_core else "")
+    return {"application_name": application_name, "options": options, "connect_timeout": 10}
 
 
 def explain(exc: BaseException, url: str) -> ConnectionProblem:

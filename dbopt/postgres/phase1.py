@@ -48,7 +48,7 @@ SEQUENCE_INIT_COUNTERS = Backfill(
     key=("id",),
     batch_path=f"{P}/sequence_number/050_init_counters.batch.sql",
     watch_tables=("conversations", "messages"),
-    target_batch_ms=100,  # holds conversation row locks: keep batches short
+    target_batch_ms=50,  # holds conversation row locks: keep batches short
     initial_batch=500,
 )
 SEQUENCE_NUMBERING = Backfill(
@@ -67,7 +67,7 @@ SEQUENCE_SWEEP_COUNTERS = Backfill(
     key=("id",),
     batch_path=f"{P}/sequence_number/050_init_counters.batch.sql",
     watch_tables=("conversations", "messages"),
-    target_batch_ms=100,
+    target_batch_ms=50,
     initial_batch=500,
 )
 # Keyed by conversation like pass 2, so that a key range's sweep only ever sees
@@ -102,7 +102,7 @@ COUNTERS_BACKFILL = Backfill(
     key=("id",),
     batch_path=f"{P}/conversation_counters/050_backfill.batch.sql",
     watch_tables=("conversations", "conversation_members", "messages"),
-    target_batch_ms=100,
+    target_batch_ms=50,
     initial_batch=500,
 )
 

@@ -139,8 +139,22 @@ class Blocker:
     state: str | None
     xact_seconds: float | None
     waiting_on: str | None
+    backend_type: str | None = None
+    activity: str | None = None  # only for autovacuum: its own description, never a client's query
+
+    @property
+    def is_cancellable_autovacuum(self) -> bool:
+        """A routine autovacuum; PostgreSQL itself cancels these for DDL (never anti-wraparound ones)."""
+        return (
+            self.backend_type == "autovacuum worker"
+            and bool(self.activity)
+            and "wraparound" not in (self.activity or "")
+        )
 
     def describe(self) -> str:
+        if self.backend_type and self.backend_type != "client backend":
+            what = self.activity or self.backend_type
+            return f"pid {self.pid} ({what})"
         parts = [f"user {self.user}"] if self.user else []
         if self.application:
             parts.append(f"application {self.application!r}")
@@ -157,7 +171,9 @@ _BLOCKERS_SQL = """
 SELECT a.pid, a.usename, NULLIF(a.application_name, ''), host(a.client_addr), a.state,
        extract(epoch FROM clock_timestamp() - a.xact_start)::float8,
        (SELECT string_agg(DISTINCT l.relation::regclass::text, ', ')
-          FROM pg_locks l WHERE l.pid = %(me)s AND NOT l.granted AND l.relation IS NOT NULL)
+          FROM pg_locks l WHERE l.pid = %(me)s AND NOT l.granted AND l.relation IS NOT NULL),
+       a.backend_type,
+       CASE WHEN a.backend_type = 'autovacuum worker' THEN left(a.query, 200) END
 FROM pg_stat_activity a
 WHERE a.pid = ANY (pg_blocking_pids(%(me)s))
 ORDER BY a.xact_start NULLS LAST
@@ -289,6 +305,8 @@ class MigrationRunner:
                     last_blockers = watcher.seen or last_blockers
                     if attempt == self.settings.attempts:
                         break
+                    if self._cancel_autovacuum(step.name, watcher.seen):
+                        continue
                     pause = self._backoff(attempt)
                     self.log.warning(
                         f"{step.name}: attempt {attempt}/{self.settings.attempts} gave up its lock wait after "
@@ -396,6 +414,26 @@ class MigrationRunner:
                 conn.execute("RESET lock_timeout")
 
     # -- helpers ----------------------------------------------------------------------------
+    def _cancel_autovacuum(self, step: str, blockers: list[Blocker]) -> bool:
+        """Cancel a routine autovacuum in our way, as PostgreSQL does for DDL after
+        deadlock_timeout (which our shorter lock_timeout never reaches). It runs again later."""
+        vacuums = [b for b in blockers if b.is_cancellable_autovacuum]
+        if not vacuums or len(vacuums) != len(blockers):
+            return False
+        cancelled = False
+        with self.connector.connection() as conn:
+            for b in vacuums:
+                try:
+                    cancelled |= bool(conn.execute("SELECT pg_cancel_backend(%s)", (b.pid,)).fetchone()[0])
+                except psycopg.Error:
+                    conn.rollback()  # no privilege to signal it: wait like for any other blocker
+        if cancelled:
+            self.log.warning(
+                f"{step}: cancelled {vacuums[0].describe()} that held the lock, as PostgreSQL itself does for DDL; "
+                f"autovacuum will run again shortly"
+            )
+        return cancelled
+
     def _backoff(self, attempt: int) -> float:
         cap = min(self.settings.backoff_max_s, self.settings.backoff_base_s * 2 ** (attempt - 1))
         return random.uniform(cap / 2, cap)  # noqa: S311 - jitter, not cryptography

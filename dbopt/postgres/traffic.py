@@ -28,6 +28,7 @@ class TrafficStats:
     ops: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     errors: list[str] = field(default_factory=list)
     latencies_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    samples: list[tuple[float, float]] = field(default_factory=list)  # (wall-clock start, latency ms)
     inserted: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # conversation -> message ids
     members_added: int = 0
     members_removed: int = 0
@@ -103,13 +104,14 @@ class Traffic:
 
     # -- the writers -----------------------------------------------------------------------
     def _connect(self) -> psycopg.Connection:
-        return psycopg.connect(self.url, autocommit=True, **connection_kwargs("app-writer"))
+        return psycopg.connect(self.url, autocommit=True, **connection_kwargs("app-writer", single_core=False))
 
     def _loop(self, kind: str, seed: float) -> None:
         rng = random.Random(seed)
         conn = self._connect()
         try:
             while not self._stop.is_set():
+                wall = time.time()
                 started = time.perf_counter()
                 try:
                     self._one(conn, kind, rng)
@@ -123,6 +125,7 @@ class Traffic:
                 with self._lock:
                     self.stats.ops[kind] += 1
                     self.stats.latencies_ms[kind].append(elapsed)
+                    self.stats.samples.append((wall, elapsed))
                 if self.pause_s:
                     self._stop.wait(self.pause_s)
         finally:

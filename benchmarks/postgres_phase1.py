@@ -1,0 +1,248 @@
+"""Benchmark of Phase 1.1 on PostgreSQL (not a test): is the online rollout cheap enough?
+
+Prints, side by side, from one run of this process:
+  1. backfill throughput: the engine's batched, checkpointed numbering of every message
+     against one `UPDATE ... FROM (row_number() ...)` over the whole table (the throughput
+     limit, which is not online: it locks every row of the table until it commits);
+  2. writer latency (p50/p99) of application-like traffic with and without the rollout;
+  3. the longest time any writer waited on a lock while the rollout ran.
+Goals (issue 3): >= 50% of the single statement's rows/s, writer p99 <= 2x its baseline,
+no writer waits longer than 1 s.
+
+    .venv/bin/python benchmarks/postgres_phase1.py --scale medium
+
+Uses the embedded PostgreSQL (or --url) and two databases cloned from one seeded template.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+import psycopg  # noqa: E402
+from psycopg import conninfo  # noqa: E402
+
+from dbopt.postgres.connect import PgConnector  # noqa: E402
+from dbopt.postgres.traffic import Traffic, TrafficStats  # noqa: E402
+from dbopt.seed.clock import SeedClock  # noqa: E402
+from dbopt.seed.postgres import seed_postgres  # noqa: E402
+from dbopt.seed.scales import scale_for  # noqa: E402
+
+SINGLE_STATEMENT = """
+UPDATE messages AS m SET sequence_number = n.rn
+FROM (SELECT id, row_number() OVER (PARTITION BY conversation_id ORDER BY created_at, id) AS rn FROM messages) AS n
+WHERE m.id = n.id
+"""
+
+
+def db_url(admin: str, name: str) -> str:
+    return conninfo.make_conninfo(admin, dbname=name)
+
+
+def clone(admin: str, template: str, name: str) -> str:
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    url = db_url(admin, name)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+    return url
+
+
+def summary(stats: TrafficStats) -> tuple[float, float, int]:
+    lat = stats.all_latencies()
+    return TrafficStats.percentile(lat, 50), TrafficStats.percentile(lat, 99), len(lat)
+
+
+def phase_windows(url: str) -> dict[str, tuple[float, float]]:
+    """When each kind of work ran (epoch seconds), from the ledger and the checkpoints."""
+    with psycopg.connect(url) as conn:
+        steps = conn.execute(
+            "SELECT step, extract(epoch FROM started_at), extract(epoch FROM finished_at) FROM dbopt.migration_ledger "
+            "WHERE outcome = 'applied' AND finished_at > started_at ORDER BY id"
+        ).fetchall()
+        fills = conn.execute(
+            "SELECT backfill, extract(epoch FROM min(started_at)), extract(epoch FROM max(updated_at)) "
+            "FROM dbopt.backfill_progress GROUP BY backfill ORDER BY 2"
+        ).fetchall()
+    from dbopt.postgres.phase1 import BACKFILLS
+
+    windows: dict[str, tuple[float, float]] = {}
+    for name, start, end in steps:
+        if name in BACKFILLS:  # the ledger marks a backfill complete; its window comes from the checkpoints
+            continue
+        kind = "index build (CONCURRENTLY)" if "index" in name else "DDL under lock_timeout"
+        if "100_validate" in name:
+            kind = "VALIDATE CONSTRAINT"
+        windows[f"{kind}: {name}"] = (float(start), float(end))
+    for name, start, end in fills:
+        windows[f"backfill: {name}"] = (float(start), float(end))
+    return dict(sorted(windows.items(), key=lambda kv: kv[1][0]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", default="medium")
+    parser.add_argument("--url", help="superuser URL of a PostgreSQL server (default: the embedded one)")
+    parser.add_argument("--baseline-seconds", type=float, default=20.0)
+    parser.add_argument("--pause", type=float, default=0.005, help="pause between one writer's operations (s)")
+    parser.add_argument("--pause-ratio", type=float, default=0.0, help="the backfills' pause_ratio (duty cycle)")
+    args = parser.parse_args()
+
+    if args.url:
+        admin = args.url
+    else:
+        from dbopt.embedded.postgres import EmbeddedPostgres
+
+        EmbeddedPostgres.default().ensure_running()
+        admin = EmbeddedPostgres.default().url("postgres")
+    template = f"dbopt_bench_{args.scale}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (template,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{template}"')
+    if not exists:
+        print(f"seeding {args.scale} into {template} (once) ...", flush=True)
+        seed_postgres(PgConnector(db_url(admin, template)), scale_for(args.scale), SeedClock.now(),
+                      reset_first=False, progress=lambda line: print(line, flush=True))
+    with psycopg.connect(db_url(admin, template)) as conn:
+        rows = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+        version = conn.execute("SHOW server_version").fetchone()[0]
+
+    # 1. The throughput limit: one statement over the whole table (not online).
+    single_url = clone(admin, template, "dbopt_bench_single")
+    with psycopg.connect(single_url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE messages ADD COLUMN sequence_number bigint")
+        started = time.perf_counter()
+        conn.execute(SINGLE_STATEMENT)
+        single_s = time.perf_counter() - started
+    single_rate = rows / single_s
+    print(f"single UPDATE over {rows:,} messages: {single_s:.1f} s ({single_rate:,.0f} rows/s)", flush=True)
+
+    # 1b. The engine alone on the same data (no writers), for a like-for-like comparison.
+    alone_url = clone(admin, template, "dbopt_bench_engine")
+    from dbopt.postgres import phase1
+    from dbopt.postgres.backfill import BackfillEngine, BackfillSettings
+    from dbopt.postgres.runner import MigrationRunner
+    from pipelines.postgres_steps import KEY_RANGES
+
+    connector = PgConnector(alone_url)
+    MigrationRunner(connector).apply(phase1.QUERY_INDEXES + phase1.SEQUENCE_TRIGGER)  # as the job does
+    engine = BackfillEngine(connector, settings=BackfillSettings(pause_ratio=args.pause_ratio))
+    engine.run(phase1.SEQUENCE_INIT_COUNTERS, KEY_RANGES)
+    alone = engine.run(phase1.SEQUENCE_NUMBERING, KEY_RANGES)
+    connector.close()
+    alone_rate = alone.rows / alone.seconds  # wall clock, pauses included
+    print(f"engine alone: {alone.rows:,} messages numbered in {alone.seconds:.1f} s ({alone_rate:,.0f} rows/s, "
+          f"{alone.batches} batches)", flush=True)
+
+    # 2. Writers alone, then writers while the whole phase1_postgres job runs.
+    url = clone(admin, template, "dbopt_bench_online")
+    print(f"writers alone for {args.baseline_seconds:.0f} s ...", flush=True)
+    base = Traffic(url, kinds=("send_hot", "send_random", "members", "edit"), pause_s=args.pause).start()
+    time.sleep(args.baseline_seconds)
+    base_stats = base.stop()
+    print("writers while phase1_postgres runs (in its own process, as `dagster job execute`) ...", flush=True)
+    traffic = Traffic(url, kinds=("send_hot", "send_random", "members", "edit"), pause_s=args.pause).start()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as home:
+        Path(home, "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        backfills = ("sequence_number_backfill", "conversation_counters_backfill", "content_tsv_backfill")
+        Path(home, "run.yaml").write_text(json.dumps(
+            {"ops": {name: {"config": {"pause_ratio": args.pause_ratio}} for name in backfills}}))
+        job = subprocess.run(
+            [str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m", "pipelines.definitions",
+             "-j", "phase1_postgres", "-c", str(Path(home, "run.yaml"))],
+            env={**os.environ, "DATABASE_URL": url, "DAGSTER_HOME": home},
+            capture_output=True, text=True,
+        )
+    job_s = time.perf_counter() - started
+    during = traffic.stop()
+    print(f"writers after the rollout for {args.baseline_seconds:.0f} s (the triggers' permanent cost) ...", flush=True)
+    after_traffic = Traffic(url, kinds=("send_hot", "send_random", "members", "edit"), pause_s=args.pause).start()
+    time.sleep(args.baseline_seconds)
+    after = after_traffic.stop()
+    # Control: the same writers next to a query that only burns one core of the server
+    # (no lock, no write, no WAL). If their p99 rises as much as during a backfill, the
+    # backfill's cost to them is CPU, not locks.
+    print(f"writers next to a CPU-only query for {args.baseline_seconds:.0f} s (control) ...", flush=True)
+    burn_s = int(args.baseline_seconds) + 10
+    burner = subprocess.Popen([sys.executable, "-c", (
+        "import psycopg, sys; c = psycopg.connect(sys.argv[1]); "
+        f"c.execute(\"SET statement_timeout = '{burn_s}s'\"); "
+        "c.execute('SELECT count(*) FROM generate_series(1, 10000000000)')"), url],
+        stderr=subprocess.DEVNULL)
+    time.sleep(1)
+    control_traffic = Traffic(url, kinds=("send_hot", "send_random", "members", "edit"), pause_s=args.pause).start()
+    time.sleep(args.baseline_seconds)
+    control = control_traffic.stop()
+    burner.kill()
+    if job.returncode != 0:
+        print("phase1_postgres FAILED; figures below are not meaningful:", flush=True)
+        print("\n".join(line for line in job.stderr.splitlines() if "Failure" in line or "ERROR" in line)[-2000:])
+    with psycopg.connect(url) as conn:
+        engine_rows, engine_s = conn.execute(
+            "SELECT sum(rows_done), extract(epoch FROM max(updated_at) - min(started_at)) FROM dbopt.backfill_progress "
+            "WHERE backfill = 'sequence_number/number_messages'"
+        ).fetchone()
+    engine_rate = float(engine_rows) / float(engine_s)
+
+    phases = phase_windows(url)
+    b50, b99, bn = summary(base_stats)
+    d50, d99, dn = summary(during)
+    a50, a99, an = summary(after)
+    c50, c99, cn = summary(control)
+    print()
+    print(f"PostgreSQL {version}, {rows:,} messages ({args.scale}); pause_ratio {args.pause_ratio}; "
+          f"the job took {job_s:.0f} s")
+    print()
+    print("| measure | single statement / writers before | engine / during the rollout | ratio | goal |")
+    print("|---|---|---|---|---|")
+    print(f"| backfill rows/s, engine alone (numbering every message, wall clock) | {single_rate:,.0f} | {alone_rate:,.0f} "
+          f"| {alone_rate / single_rate:.0%} | >= 50% |")
+    print(f"| backfill rows/s, engine while writers write | {single_rate:,.0f} | {engine_rate:,.0f} "
+          f"| {engine_rate / single_rate:.0%} | |")
+    print(f"| writer p50 latency (ms) | {b50:.2f} | {d50:.2f} | {d50 / b50:.2f}x | |")
+    print(f"| writer p99 latency (ms) | {b99:.2f} | {d99:.2f} | {d99 / b99:.2f}x | <= 2x |")
+    print(f"| writes (failed) | {bn:,} ({len(base_stats.errors)}) | {dn:,} ({len(during.errors)}) | | 0 failed |")
+    print(f"| writer p50 / p99 after the rollout (ms): the triggers' permanent cost | {b50:.2f} / {b99:.2f} "
+          f"| {a50:.2f} / {a99:.2f} | {a50 / b50:.2f}x / {a99 / b99:.2f}x | |")
+    print(f"| writer p99 during the rollout against after it: the rollout's own cost | {a99:.2f} | {d99:.2f} "
+          f"| {d99 / a99:.2f}x | |")
+    print(f"| longest writer lock wait (ms) | {base_stats.max_lock_wait_ms:.0f} | {during.max_lock_wait_ms:.0f} "
+          f"| | < 1000 |")
+    print(f"| control: writer p50 / p99 next to a CPU-only query (ms) | {a50:.2f} / {a99:.2f} | {c50:.2f} / {c99:.2f} "
+          f"| {c50 / a50:.2f}x / {c99 / a99:.2f}x | |")
+    print()
+    print("| phase of the rollout | seconds | writes | writer p50 (ms) | writer p99 (ms) | p99 vs alone |")
+    print("|---|---|---|---|---|---|")
+    for name, (start, end) in phases.items():
+        lat = [ms for t, ms in during.samples if start <= t <= end]
+        if lat:
+            p99 = TrafficStats.percentile(lat, 99)
+            print(f"| {name} | {end - start:.1f} | {len(lat):,} | {TrafficStats.percentile(lat, 50):.2f} "
+                  f"| {p99:.2f} | {p99 / b99:.2f}x |")
+    print()
+    print("| writer p99 by operation (ms) | before | during the rollout | after |")
+    print("|---|---|---|---|")
+    for kind in sorted(base_stats.latencies_ms):
+        print(f"| {kind} | {TrafficStats.percentile(base_stats.latencies_ms[kind], 99):.2f} "
+              f"| {TrafficStats.percentile(during.latencies_ms[kind], 99):.2f} "
+              f"| {TrafficStats.percentile(after.latencies_ms[kind], 99):.2f} |")
+
+    with psycopg.connect(admin, autocommit=True) as conn:
+        for name in ("dbopt_bench_single", "dbopt_bench_online", "dbopt_bench_engine"):
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
