@@ -4,8 +4,8 @@ import dagster as dg
 from pydantic import Field
 
 from dbopt.clickhouse import ledger, repartition
-from dbopt.clickhouse.dagster_steps import PHASE1, connect, md_table, sql_references, step_ledger
 from dbopt.errors import DboptError
+from pipelines.clickhouse_steps import PHASE1, connect, md_table, sql_references, step_ledger
 from pipelines.failures import operator_errors
 from pipelines.resources import ClickHouseResource
 

@@ -5,7 +5,7 @@ from pydantic import Field
 
 from dbopt.clickhouse import candidates, ledger
 from dbopt.clickhouse.candidates import Scoring
-from dbopt.clickhouse.dagster_steps import OWNERS, POOL, connect, md_table, sql_references, step_ledger
+from pipelines.clickhouse_steps import OWNERS, POOL, connect, md_table, sql_references, step_ledger
 from pipelines.failures import operator_errors
 from pipelines.resources import ClickHouseResource
 

@@ -5,7 +5,7 @@ from pydantic import Field
 
 from dbopt import sqlfiles
 from dbopt.clickhouse import ledger, rollups
-from dbopt.clickhouse.dagster_steps import PHASE1, connect, sql_references, step_ledger
+from pipelines.clickhouse_steps import PHASE1, connect, sql_references, step_ledger
 from pipelines.failures import operator_errors
 from pipelines.resources import ClickHouseResource
 

@@ -6,7 +6,7 @@ import dagster as dg
 from pydantic import Field
 
 from dbopt.clickhouse import ledger, partitions
-from dbopt.clickhouse.dagster_steps import OPERATIONS, connect, md_table, sql_references, step_ledger
+from pipelines.clickhouse_steps import OPERATIONS, connect, md_table, sql_references, step_ledger
 from pipelines.failures import operator_errors
 from pipelines.resources import ClickHouseResource
 

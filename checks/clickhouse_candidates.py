@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from dbopt.clickhouse import candidates
-from dbopt.clickhouse.dagster_steps import POOL, check_result, connect
+from pipelines.clickhouse_steps import POOL, check_result, connect
 from pipelines.failures import operator_errors
 from pipelines.resources import ClickHouseResource
 

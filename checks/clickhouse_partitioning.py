@@ -3,7 +3,7 @@
 import dagster as dg
 
 from dbopt.clickhouse import catalog, repartition, rollups, swap
-from dbopt.clickhouse.dagster_steps import POOL, check_result, connect, md_table
+from pipelines.clickhouse_steps import POOL, check_result, connect, md_table
 from pipelines.failures import operator_errors
 from pipelines.resources import ClickHouseResource
 

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from dbopt.clickhouse import rollups
-from dbopt.clickhouse.dagster_steps import POOL, check_result, connect
+from pipelines.clickhouse_steps import POOL, check_result, connect
 from pipelines.failures import operator_errors
 from pipelines.resources import ClickHouseResource
 

@@ -5,8 +5,8 @@ import time
 import dagster as dg
 
 from checks.postgres_common import no_invalid_indexes, triggers_enabled
-from checks.postgres_results import markdown_table
 from dbopt.postgres import plan_queries
+from pipelines.metadata import md_text
 from pipelines.resources import PostgresResource
 
 ALL_TRIGGERS = (
@@ -52,7 +52,7 @@ def plan_queries_run_and_use_indexes(postgres: PostgresResource) -> dg.AssetChec
                 }
             )
     ok = all(r["ok"] for r in rows)
-    metadata = {"queries": dg.MetadataValue.md(markdown_table(rows))}
+    metadata = {"queries": dg.MetadataValue.md(md_text(rows))}
     if not ok:
         metadata["next_step"] = dg.MetadataValue.text(
             "A query that fails means a column or name of the contract is missing: rerun the job. A sequential "

@@ -8,19 +8,10 @@ import psycopg
 
 from checks import gx_postgres
 from dbopt import sqlfiles
+from pipelines.metadata import md_text
 from pipelines.resources import PostgresResource
 
 SAMPLE_ROWS = 10
-
-
-def markdown_table(rows: Sequence[Mapping[str, Any]]) -> str:
-    if not rows:
-        return "(none)"
-    cols = list(rows[0])
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for row in rows:
-        lines.append("| " + " | ".join(str(row[c])[:60] for c in cols) + " |")
-    return "\n".join(lines)
 
 
 def sample(conn: psycopg.Connection, query: str, limit: int = SAMPLE_ROWS) -> list[dict[str, Any]]:
@@ -59,7 +50,7 @@ def no_rows_check(
         with postgres.connector().connection() as conn:
             for o in failed:
                 if o.name in queries:
-                    metadata[f"sample: {o.name}"] = dg.MetadataValue.md(markdown_table(sample(conn, queries[o.name])))
+                    metadata[f"sample: {o.name}"] = dg.MetadataValue.md(md_text(sample(conn, queries[o.name])))
         metadata["next_step"] = dg.MetadataValue.text(next_step)
     metadata.update(extra_metadata or {})
     return dg.AssetCheckResult(passed=not failed, severity=severity, metadata=metadata)

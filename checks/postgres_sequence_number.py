@@ -4,7 +4,8 @@ import dagster as dg
 import psycopg
 
 from checks.postgres_common import triggers_enabled
-from checks.postgres_results import markdown_table, no_rows_check
+from checks.postgres_results import no_rows_check
+from pipelines.metadata import md_text
 from pipelines.resources import PostgresResource
 
 
@@ -77,7 +78,7 @@ def sequence_number_constraints_enforced(postgres: PostgresResource) -> dg.Asset
     with postgres.connector().connection() as conn:
         rows = _constraint_state(conn)
     ok = all(r["in_place"] for r in rows)
-    metadata = {"constraints": dg.MetadataValue.md(markdown_table(rows))}
+    metadata = {"constraints": dg.MetadataValue.md(md_text(rows))}
     if not ok:
         metadata["next_step"] = dg.MetadataValue.text("Rerun the job; the constraint steps are idempotent.")
     return dg.AssetCheckResult(passed=ok, metadata=metadata)

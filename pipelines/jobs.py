@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipelines.rollback_clickhouse import rollback_phase1_clickhouse
 from pipelines.rollback_postgres import rollback_phase1_postgres
 
 # --- Phase 1.1, PostgreSQL ------------------------------------------------------------------
@@ -29,9 +30,7 @@ phase1_postgres = dg.define_asset_job(
 
 JOBS: list[dg.UnresolvedAssetJobDefinition | dg.JobDefinition] = [phase1_postgres, rollback_phase1_postgres]
 
-# --- Phase 1.2, ClickHouse (issue 4) ----------------------------------------------------------
-
-from dbopt.clickhouse.dagster_steps import rollback_phase1_clickhouse  # noqa: E402
+# --- Phase 1.2, ClickHouse ----------------------------------------------------------
 
 phase1_clickhouse = dg.define_asset_job(
     name="phase1_clickhouse",

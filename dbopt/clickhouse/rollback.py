@@ -43,3 +43,20 @@ def rollback_phase1(ch: ClickHouse, ddl: Ddl, *, log: Callable[[str], None] = la
         swap.drop(ch, ddl, name)
         report.dropped.append(name)
     return report
+
+
+def plan_rollback(ch: ClickHouse) -> list[str]:
+    """What rollback_phase1 would do here, one line per object (the dry run's listing)."""
+    lines = [f"drop {name}" for name in sorted(catalog.tables(ch, like="feed\\_candidates\\_%"))]
+    for rollup in rollups.ROLLUPS.values():
+        lines += [f"drop {name}" for name in sorted(catalog.tables(ch, rollup.objects()))]
+    for table in repartition.CDC_TABLES:
+        info = catalog.table(ch, table)
+        backups = swap.backups(ch, table)
+        if info is not None and info.partition_key:
+            source = f"backup {backups[-1]}" if backups else "no backup (rebuilt from the live table)"
+            lines.append(f"restore {table} to the baseline layout from {source} plus every event since the swap")
+        elif backups:
+            lines.append(f"drop leftover backups of {table}: {', '.join(backups)}")
+    lines += [f"drop {name}" for name in sorted(catalog.tables(ch, like="dbopt\\_carry\\_%"))]
+    return lines

@@ -65,6 +65,11 @@ def test_phase1_then_rollback_keeps_every_event(seeded_ch, ch_url) -> None:
                           {"ops": {"rollback_clickhouse": {"config": {"confirm": "yes"}}}})
         assert not refused.success
         assert any('type exactly "rollback"' in m for m in failure_messages(refused))
+        dry = run_job("rollback_phase1_clickhouse", ch_url)  # no confirmation: a dry run
+        assert dry.success, failure_messages(dry)
+        out = next(e for e in dry.all_events if e.event_type_value == "STEP_OUTPUT").event_specific_data.metadata
+        assert "restore likes_cdc to the baseline layout" in out["would_do"].value
+        assert "drop feed_candidates_followees" in out["would_do"].value
         assert catalog.table(ch, "likes_cdc").partition_key == "toYYYYMM(event_ts)"
         rolled = run_job("rollback_phase1_clickhouse", ch_url,
                          {"ops": {"rollback_clickhouse": {"config": {"confirm": "rollback"}}}})

@@ -144,13 +144,13 @@ def test_rollback_from_a_half_finished_rollout(seeded_pg_url: str) -> None:
     import dagster as dg
 
     import assets
-    from pipelines.resources import PostgresResource
+    from pipelines.resources import ClickHouseResource, PostgresResource
 
     half = dg.materialize(
         dg.load_assets_from_package_module(assets),
         selection=[AssetKey(k) for k in ("postgres_baseline", "query_indexes", "sequence_number_trigger",
                                          "conversation_counters_triggers", "content_tsv_trigger")],
-        resources={"postgres": PostgresResource(database_url=seeded_pg_url)},
+        resources={"postgres": PostgresResource(database_url=seeded_pg_url), "clickhouse": ClickHouseResource()},
     )
     assert half.success
     # ... and a concurrent index build that died half way.
@@ -180,10 +180,11 @@ def test_ranges_done_by_partitioned_runs_are_skipped_by_the_job(seeded_pg_url: s
     import dagster as dg
 
     import assets
-    from pipelines.resources import PostgresResource
+    from pipelines.resources import ClickHouseResource, PostgresResource
 
     every = dg.load_assets_from_package_module(assets)
-    resources = {"postgres": PostgresResource(database_url=seeded_pg_url)}
+    # ClickHouse assets are in the package too; their resource opens nothing unless one runs.
+    resources = {"postgres": PostgresResource(database_url=seeded_pg_url), "clickhouse": ClickHouseResource()}
     before = preexisting_order(seeded_pg_url)
     first = [dg.AssetKey(k) for k in ("postgres_baseline", "query_indexes", "sequence_number_trigger")]
     assert dg.materialize(every, selection=first, resources=resources).success

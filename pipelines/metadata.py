@@ -1,0 +1,85 @@
+"""What every step shows in the UI: tables of figures, links to its SQL, check results that
+say what failed and what to do next. Shared by the PostgreSQL and ClickHouse steps."""
+
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from dbopt.paths import SQL_DIR
+
+OWNERS = ["team:platform"]
+
+
+def md_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> dg.MetadataValue:
+    """A markdown table of dicts (the first row's keys unless columns are given)."""
+    return dg.MetadataValue.md(md_text(rows, columns))
+
+
+def md_text(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> str:
+    if not rows:
+        return "_none_"
+    cols = list(columns or rows[0].keys())
+
+    def cell(v: Any) -> str:
+        if isinstance(v, bool):
+            return "yes" if v else "no"
+        if isinstance(v, float):
+            return f"{v:,.3f}" if abs(v) < 1000 else f"{v:,.0f}"
+        if isinstance(v, int):
+            return f"{v:,}"
+        if isinstance(v, list | tuple):
+            return ", ".join(str(x) for x in v) or "-"
+        return str(v).replace("|", "\\|")[:80] if v not in (None, "") else "-"
+
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(cell(r.get(c)) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def numbers(values: dict[str, Any]) -> dict[str, dg.MetadataValue]:
+    """Typed metadata for plain figures."""
+    out: dict[str, dg.MetadataValue] = {}
+    for k, v in values.items():
+        if isinstance(v, bool):
+            out[k] = dg.MetadataValue.bool(v)
+        elif isinstance(v, int):
+            out[k] = dg.MetadataValue.int(v)
+        elif isinstance(v, float):
+            out[k] = dg.MetadataValue.float(v)
+        else:
+            out[k] = dg.MetadataValue.text(str(v))
+    return out
+
+
+def check_result(
+    passed: bool,
+    *,
+    figures: dict[str, Any],
+    offending: Iterable[dict[str, Any]] = (),
+    next_step: str = "",
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+    **extra: dg.MetadataValue,
+) -> dg.AssetCheckResult:
+    """A check result whose metadata shows the figures, a sample of offending rows and what to do."""
+    metadata = numbers(figures)
+    metadata.update(extra)
+    if not passed:
+        metadata["offending_sample"] = md_table(list(offending)[:20])
+        metadata["next_step"] = dg.MetadataValue.text(next_step)
+    return dg.AssetCheckResult(passed=passed, severity=severity, metadata=metadata)
+
+
+def sql_references(*relatives: str) -> dict[str, dg.MetadataValue]:
+    """Definition metadata linking a step to the SQL files it runs (paths under sql/)."""
+    warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*(CodeReference|CodeReferencesMetadataValue)")
+    refs = [
+        dg.LocalFileCodeReference(file_path=str(SQL_DIR / rel), line_number=1, label=Path(rel).name)
+        for rel in relatives
+    ]
+    return {
+        "dagster/code_references": dg.CodeReferencesMetadataValue(code_references=refs),
+        "sql_files": dg.MetadataValue.md("\n".join(f"- `sql/{r}`" for r in relatives)),
+    }
