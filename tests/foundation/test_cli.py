@@ -1,0 +1,67 @@
+"""The dbopt CLI, run as a user runs it: a subprocess, real servers, its own data folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+
+
+def dbopt(*args: str, env: dict[str, str] | None = None, home: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CLICKHOUSE_URL", "REDIS_URL")}
+    full_env.update({"DBOPT_HOME": str(home), "DAGSTER_HOME": str(home / "dagster")})
+    full_env.update(env or {})
+    return subprocess.run([str(BIN / "dbopt"), *args], env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def last_line(proc: subprocess.CompletedProcess) -> str:
+    lines = [line for line in (proc.stdout + proc.stderr).strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "expected"),
+    [
+        ({"DATABASE_URL": "postgresql://app:s3cret@127.0.0.1:9/app"}, ("seed", "--only", "postgres"),
+         "dbopt: Cannot connect to PostgreSQL at postgresql://app:***@127.0.0.1:9/app"),
+        ({"DATABASE_URL": "postgres://app:s3cret@host with spaces/app"}, ("seed", "--only", "postgres"),
+         "is not a valid PostgreSQL URL"),
+        ({"CLICKHOUSE_URL": "http://default:s3cret@127.0.0.1:9/feed"}, ("seed", "--only", "clickhouse"),
+         "dbopt: Cannot reach ClickHouse at http://default:***@127.0.0.1:9/feed"),
+        ({"CLICKHOUSE_URL": "clickhouse://x"}, ("seed", "--only", "clickhouse"), "is not understood"),
+    ],
+)
+def test_bad_environment_ends_in_one_sentence(tmp_path: Path, env, args, expected) -> None:
+    proc = dbopt(*args, env=env, home=tmp_path)
+    assert proc.returncode == 2
+    line = last_line(proc)
+    assert expected in line and line.endswith("."), line
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "s3cret" not in proc.stdout + proc.stderr
+
+
+def test_status_says_where_each_database_stands(tmp_path: Path, pg_url: str, ch_url: str) -> None:
+    # A database without the baseline tables: status says so, with the fix.
+    proc = dbopt("status", env={"DATABASE_URL": pg_url, "CLICKHOUSE_URL": f"chdb://{tmp_path}/ch"}, home=tmp_path)
+    out = proc.stdout
+    assert proc.returncode == 1
+    assert "baseline tables missing" in out and "run `dbopt seed`" in out
+    assert "Traceback" not in out + proc.stderr
+
+
+def test_seed_then_status_on_a_fresh_database(tmp_path: Path, pg_url: str) -> None:
+    env = {"DATABASE_URL": pg_url, "CLICKHOUSE_URL": f"chdb://{tmp_path}/ch", "REDIS_URL": "redis://127.0.0.1:9/0"}
+    seeded = dbopt("seed", "--scale", "tiny", env=env, home=tmp_path)
+    assert seeded.returncode == 0, seeded.stderr
+    assert "postgres messages" in seeded.stdout and "clickhouse likes_cdc" in seeded.stdout
+    status = dbopt("status", env=env, home=tmp_path)
+    assert "baseline present (~6,000 messages" in status.stdout
+    assert "baseline CDC tables present" in status.stdout
+    assert "Redis" in status.stdout and "not reachable" in status.stdout  # REDIS_URL points nowhere
+    again = dbopt("seed", "--scale", "tiny", env=env, home=tmp_path)
+    assert again.returncode == 2 and "pass --reset" in last_line(again)
