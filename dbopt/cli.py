@@ -27,6 +27,14 @@ from dbopt.paths import REPO_ROOT, dagster_home, data_dir
 from dbopt.secrets import redact_url
 
 ROLLOUT_JOBS = ("phase1_postgres", "phase1_clickhouse", "partition_cleanup", "workload_benchmark")
+# The demo prints its own summary of each job; the full logs are in the UI.
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Nothing writes while the demo runs, so the rollups need not wait for late events.
+DEMO_CONFIG = {
+    "phase1_clickhouse": {
+        "ops": {name: {"config": {"late_event_grace_s": 1}} for name in ("post_metrics_1h", "user_author_90d")}
+    }
+}
 
 
 def say(line: str = "") -> None:
@@ -206,8 +214,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     failed = []
     for name in names:
         t = time.monotonic()
-        say(f"-- {name}")
-        result = defs.resolve_job_def(name).execute_in_process(instance=instance, raise_on_error=False)
+        say(f"-- {name} (running; its full log is in the UI afterwards)")
+        result = defs.resolve_job_def(name).execute_in_process(
+            instance=instance, raise_on_error=False, run_config={**QUIET_LOGS, **DEMO_CONFIG.get(name, {})}
+        )
         for line in summarize(result):
             say(f"   {line}")
         say(f"   {'succeeded' if result.success else 'FAILED'} in {time.monotonic() - t:.0f} s (run {result.run_id[:8]})")
@@ -234,7 +244,14 @@ def _has_job(defs, name: str) -> bool:
 
 
 PREFERRED_METADATA = ("rows", "rows_per_s", "duration_s", "applied", "skipped", "months", "partitions_dropped",
-                      "rows_freed", "bytes_freed", "rows_copied", "candidates", "dry_run")
+                      "rows_freed", "bytes_freed", "rows_copied", "rollup_rows", "months_backfilled",
+                      "events_in_backfilled_months", "dry_run")
+
+
+def _figure(value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    return f"{value:,.1f}" if isinstance(value, float) and abs(value) < 100 else f"{value:,.0f}"
 
 
 def summarize(result) -> list[str]:
@@ -248,7 +265,7 @@ def summarize(result) -> list[str]:
             for key in PREFERRED_METADATA:
                 if key in mat.metadata:
                     value = mat.metadata[key].value
-                    figures.append(f"{key}={value:,.0f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else f"{key}={value}")
+                    figures.append(f"{key}={_figure(value)}")
             lines.append(f"{mat.asset_key.to_user_string():<36} {' '.join(figures[:4])}")
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             if event.event_specific_data.passed:
