@@ -12,7 +12,7 @@ export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv demo test lint up down ui clean
+.PHONY: venv demo test lint up down ui clean chromium screenshots
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "dbopt needs Python 3.11 or newer on PATH; install it and run make again."; exit 1; }
@@ -47,3 +47,14 @@ ui: $(STAMP)
 clean:
 	@-$(BIN)/dbopt down 2>/dev/null
 	rm -rf $(VENV) .dbopt
+
+# Debian's Chromium for the UI test (CI runs this; the test is deselected without it).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else echo "Install Chromium with: sudo apt install chromium"; exit 1; fi; }
+	@chromium --version
+
+# Refresh the README's screenshots from the UI test.
+screenshots: $(STAMP)
+	@DBOPT_SCREENSHOTS=1 $(BIN)/python -m pytest tests/ui -q

@@ -13,6 +13,7 @@ Errors a user can fix end in one sentence naming the problem and the fix.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -158,13 +159,8 @@ def prepare_dagster_home() -> Path:
 def cmd_ui(args: argparse.Namespace) -> int:
     cmd_up(args)
     home = prepare_dagster_home()
-    dagster = Path(sys.executable).parent / "dagster"
     say(f"Dagster UI on http://127.0.0.1:{args.port} (instance in {home}); Ctrl-C stops it.")
-    proc = subprocess.Popen(
-        [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "-h", "127.0.0.1", "-p", str(args.port)],
-        cwd=REPO_ROOT,
-        start_new_session=True,  # dagster dev ignores SIGTERM in the background; we stop it with SIGINT
-    )
+    proc = start_dagster_dev(args.port, REPO_ROOT / "workspace.yaml")
 
     def stop(*_: object) -> None:
         stop_process_group(proc)
@@ -177,18 +173,43 @@ def cmd_ui(args: argparse.Namespace) -> int:
         return 0
 
 
-def stop_process_group(proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    """SIGINT to the whole group (dagster dev and its children), SIGKILL if it lingers."""
+def _restore_sigint() -> None:
+    # A background job of a non-interactive shell starts with SIGINT ignored; its children
+    # would inherit that, and Python would then install no KeyboardInterrupt handler.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def start_dagster_dev(port: int, workspace: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """`dagster dev` on 127.0.0.1 in a process group of its own, stoppable with SIGINT.
+
+    dagster dev ignores SIGTERM when it runs in the background, so it is stopped with
+    SIGINT (see stop_process_group); SIGINT must therefore not be inherited as ignored.
+    """
+    dagster = Path(sys.executable).parent / "dagster"
+    return subprocess.Popen(
+        [str(dagster), "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)],
+        cwd=REPO_ROOT,
+        env=env,
+        start_new_session=True,
+        preexec_fn=_restore_sigint,  # noqa: PLW1509 - no threads run yet in the callers
+    )
+
+
+def stop_process_group(proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    """SIGINT to dagster dev (it stops its webserver, daemon and code servers), SIGKILL to the
+    whole group if anything lingers."""
     if proc.poll() is not None:
         return
     try:
-        os.killpg(proc.pid, signal.SIGINT)
+        os.kill(proc.pid, signal.SIGINT)
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
     except ProcessLookupError:
         pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # a child that outlived its parent
 
 
 # --- demo -----------------------------------------------------------------------------------
