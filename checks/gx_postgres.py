@@ -88,8 +88,13 @@ def validate(url: str, table: str, expectations: list[Expectation]) -> list[Outc
                 suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=exp.column, meta={"name": exp.name}))
             else:
                 # GX wants every row query to read its batch; ours read whole tables, and the
-                # batch is the whole table, so anchoring the query to it changes nothing.
-                anchored = f"SELECT * FROM ({exp.query}) AS offending WHERE EXISTS (SELECT 1 FROM {{batch}})"
+                # batch is the whole table, so anchoring the query to it changes nothing. GX
+                # aliases the batch subquery itself unless the query has a JOIN; this one always
+                # has, and names the batch, as PostgreSQL before 16 requires.
+                anchored = (
+                    f"SELECT offending.* FROM ({exp.query}) AS offending "
+                    f"JOIN (SELECT 1 AS one FROM {{batch}} AS batch LIMIT 1) AS anchor ON true"
+                )
                 suite.add_expectation(
                     gxe.UnexpectedRowsExpectation(
                         unexpected_rows_query=anchored, description=exp.name, meta={"name": exp.name}
