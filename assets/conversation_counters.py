@@ -5,7 +5,7 @@ import dagster as dg
 from dbopt.postgres import phase1
 from pipelines.failures import operator_errors
 from pipelines.postgres_steps import (
-    OWNERS,
+    PHASE1,
     BackfillConfig,
     backfill_assets,
     backfill_metadata,
@@ -16,16 +16,9 @@ from pipelines.postgres_steps import (
 )
 from pipelines.resources import PostgresResource
 
-COMMON = {
-    "group_name": "phase1_postgres",
-    "kinds": {"postgres"},
-    "owners": OWNERS,
-    "tags": {"phase": "1", "system": "postgres"},
-}
-
 
 @dg.asset(
-    **COMMON,
+    **PHASE1,
     deps=["query_indexes"],
     pool="postgres_ddl",
     metadata=sql_references(*phase1.COUNTER_TRIGGERS),
@@ -54,7 +47,7 @@ def _conversation_counters_backfill(
 conversation_counters_backfill, conversation_counters_backfill_by_range = backfill_assets(
     "conversation_counters_backfill",
     _conversation_counters_backfill,
-    common=COMMON,
+    common=PHASE1,
     deps=["conversation_counters_triggers"],
     metadata=sql_references(phase1.COUNTERS_BACKFILL),
     description=(

@@ -5,7 +5,7 @@ import dagster as dg
 from dbopt.postgres import phase1
 from pipelines.failures import operator_errors
 from pipelines.postgres_steps import (
-    OWNERS,
+    PHASE1,
     BackfillConfig,
     backfill_assets,
     backfill_metadata,
@@ -16,16 +16,9 @@ from pipelines.postgres_steps import (
 )
 from pipelines.resources import PostgresResource
 
-COMMON = {
-    "group_name": "phase1_postgres",
-    "kinds": {"postgres"},
-    "owners": OWNERS,
-    "tags": {"phase": "1", "system": "postgres"},
-}
-
 
 @dg.asset(
-    **COMMON,
+    **PHASE1,
     deps=["postgres_baseline"],
     pool="postgres_ddl",
     metadata=sql_references(*phase1.content_tsv_trigger("'simple'::regconfig")),
@@ -57,7 +50,7 @@ def _content_tsv_backfill(
 content_tsv_backfill, content_tsv_backfill_by_range = backfill_assets(
     "content_tsv_backfill",
     _content_tsv_backfill,
-    common=COMMON,
+    common=PHASE1,
     deps=["content_tsv_trigger"],
     metadata=sql_references(phase1.content_tsv_backfill("'simple'::regconfig")),
     description=(
@@ -68,7 +61,7 @@ content_tsv_backfill, content_tsv_backfill_by_range = backfill_assets(
 
 
 @dg.asset(
-    **COMMON,
+    **PHASE1,
     deps=["content_tsv_backfill"],
     pool="postgres_ddl",
     metadata=sql_references(*phase1.CONTENT_TSV_INDEX),

@@ -4,16 +4,13 @@ import dagster as dg
 
 from dbopt.postgres import fingerprint
 from pipelines.failures import operator_errors
-from pipelines.postgres_steps import OWNERS
+from pipelines.postgres_steps import PHASE1
 from pipelines.resources import PostgresResource
 
 
 @dg.asset(
-    group_name="phase1_postgres",
+    **PHASE1,
     deps=["sequence_number_constraints", "conversation_counters_backfill", "content_tsv_index"],
-    kinds={"postgres"},
-    owners=OWNERS,
-    tags={"phase": "1", "system": "postgres"},
     description=(
         "The end of Phase 1.1 on PostgreSQL: records the schema as the rollout left it. Its checks verify the "
         "contract: the plan's own 1.3, 2.1, 3.1 and 3.2 queries run unchanged and read through indexes, every "

@@ -4,15 +4,12 @@ import dagster as dg
 
 from dbopt.postgres import baseline, fingerprint, ledger
 from pipelines.failures import operator_errors
-from pipelines.postgres_steps import OWNERS
+from pipelines.postgres_steps import PHASE1
 from pipelines.resources import PostgresResource
 
 
 @dg.asset(
-    group_name="phase1_postgres",
-    kinds={"postgres"},
-    owners=OWNERS,
-    tags={"phase": "1", "system": "postgres"},
+    **PHASE1,
     pool="postgres_ddl",
     description=(
         "Preflight of Phase 1.1: checks that DATABASE_URL holds the baseline tables of the contract, creates "

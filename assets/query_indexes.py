@@ -4,16 +4,13 @@ import dagster as dg
 
 from dbopt.postgres.phase1 import QUERY_INDEXES
 from pipelines.failures import operator_errors
-from pipelines.postgres_steps import OWNERS, runner, sql_references, steps_metadata
+from pipelines.postgres_steps import PHASE1, runner, sql_references, steps_metadata
 from pipelines.resources import PostgresResource
 
 
 @dg.asset(
-    group_name="phase1_postgres",
+    **PHASE1,
     deps=["postgres_baseline"],
-    kinds={"postgres"},
-    owners=OWNERS,
-    tags={"phase": "1", "system": "postgres"},
     pool="postgres_ddl",
     metadata=sql_references(*QUERY_INDEXES),
     description=(

@@ -10,7 +10,7 @@ import dagster as dg
 from dbopt.postgres import phase1
 from pipelines.failures import operator_errors
 from pipelines.postgres_steps import (
-    OWNERS,
+    PHASE1,
     BackfillConfig,
     backfill_assets,
     backfill_metadata,
@@ -21,16 +21,9 @@ from pipelines.postgres_steps import (
 )
 from pipelines.resources import PostgresResource
 
-COMMON = {
-    "group_name": "phase1_postgres",
-    "kinds": {"postgres"},
-    "owners": OWNERS,
-    "tags": {"phase": "1", "system": "postgres"},
-}
-
 
 @dg.asset(
-    **COMMON,
+    **PHASE1,
     deps=["query_indexes"],
     pool="postgres_ddl",
     metadata=sql_references(*phase1.SEQUENCE_TRIGGER),
@@ -67,7 +60,7 @@ def _sequence_number_backfill(
 sequence_number_backfill, sequence_number_backfill_by_range = backfill_assets(
     "sequence_number_backfill",
     _sequence_number_backfill,
-    common=COMMON,
+    common=PHASE1,
     deps=["sequence_number_trigger"],
     metadata=sql_references(
         phase1.SEQUENCE_INIT_COUNTERS, phase1.SEQUENCE_NUMBERING, phase1.SEQUENCE_COUNTER_DEFAULT,
@@ -85,7 +78,7 @@ sequence_number_backfill, sequence_number_backfill_by_range = backfill_assets(
 
 
 @dg.asset(
-    **COMMON,
+    **PHASE1,
     deps=["sequence_number_backfill"],
     pool="postgres_ddl",
     metadata=sql_references(*phase1.SEQUENCE_CONSTRAINTS),

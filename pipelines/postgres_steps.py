@@ -23,6 +23,14 @@ from pipelines.failures import operator_errors
 from pipelines.metadata import OWNERS  # noqa: F401 (re-exported to the asset modules)
 from pipelines.resources import PostgresResource
 
+# What every Phase 1.1 asset on PostgreSQL shares.
+PHASE1 = {
+    "group_name": "phase1_postgres",
+    "kinds": {"postgres"},
+    "owners": OWNERS,
+    "tags": {"phase": "1", "system": "postgres"},
+}
+
 
 class BackfillConfig(dg.Config):
     """Pace of a backfill; the defaults suit a busy production database."""

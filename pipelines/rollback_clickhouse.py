@@ -1,23 +1,13 @@
 """rollback_phase1_clickhouse: back to the baseline tables, keeping every event."""
 
 import dagster as dg
-from pydantic import Field
 
 from dbopt.clickhouse import ledger
 from dbopt.clickhouse.rollback import plan_rollback, rollback_phase1
-from dbopt.errors import DboptError
 from pipelines.clickhouse_steps import POOL, connect, md_table, step_ledger
+from pipelines.confirmation import CONFIRMATION, RollbackConfig, confirmed
 from pipelines.failures import operator_errors
 from pipelines.resources import ClickHouseResource
-
-CONFIRMATION = "rollback"
-
-
-class RollbackConfig(dg.Config):
-    confirm: str = Field(
-        default="",
-        description=f'Type "{CONFIRMATION}" to roll back. Left empty, the run is a dry run that lists what would happen.',
-    )
 
 
 @dg.op(
@@ -36,13 +26,11 @@ def rollback_clickhouse(
     context: dg.OpExecutionContext, config: RollbackConfig, clickhouse: ClickHouseResource
 ) -> dg.Output[None]:
     """Undoes Phase 1.2 so the application reads the baseline tables again, without losing an event."""
-    confirm = config.confirm.strip()
-    if confirm and confirm != CONFIRMATION:
-        raise DboptError(f'confirm is {confirm!r}; type exactly "{CONFIRMATION}" to roll ClickHouse back, or leave it empty for a dry run.')
+    roll_back = confirmed(config, "ClickHouse")
     ch, ddl = connect(clickhouse)
     plan = plan_rollback(ch)
     listing = "\n".join(f"- {line}" for line in plan) or "nothing: ClickHouse is at the baseline"
-    if confirm != CONFIRMATION:
+    if not roll_back:
         context.log.info(f'Dry run: rollback would do {len(plan)} thing(s); set confirm to "{CONFIRMATION}" to roll back.\n{listing}')
         return dg.Output(None, metadata={"dry_run": dg.MetadataValue.bool(True), "would_do": dg.MetadataValue.md(listing)})
     record = step_ledger(context, ch, ddl)

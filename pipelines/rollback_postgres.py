@@ -1,22 +1,13 @@
 """rollback_phase1_postgres: return PostgreSQL to the baseline schema, keeping every row."""
 
 import dagster as dg
-from pydantic import Field
 
 from dbopt.errors import DboptError
 from dbopt.postgres.rollback import rollback_phase1
+from pipelines.confirmation import CONFIRMATION, RollbackConfig, confirmed
 from pipelines.failures import operator_errors
 from pipelines.postgres_steps import runner, steps_metadata
 from pipelines.resources import PostgresResource
-
-CONFIRMATION = "rollback"
-
-
-class RollbackConfig(dg.Config):
-    confirm: str = Field(
-        default="",
-        description=f'Type "{CONFIRMATION}" to roll back. Left empty, the run is a dry run that lists what would go.',
-    )
 
 
 @dg.op(
@@ -32,10 +23,7 @@ class RollbackConfig(dg.Config):
 def rollback_postgres_schema(
     context: dg.OpExecutionContext, config: RollbackConfig, postgres: PostgresResource
 ) -> dg.Output[None]:
-    confirm = config.confirm.strip()
-    if confirm and confirm != CONFIRMATION:
-        raise DboptError(f'confirm is {confirm!r}; type exactly "{CONFIRMATION}" to roll back, or leave it empty for a dry run.')
-    dry_run = confirm != CONFIRMATION
+    dry_run = not confirmed(config, "PostgreSQL")
     report = rollback_phase1(runner(context, postgres), dry_run=dry_run)
     listing = "\n".join(f"- {d}" for d in report.would_remove + [f"function {f}" for f in report.dbopt_functions])
     metadata: dict[str, dg.MetadataValue] = {

@@ -7,6 +7,8 @@ migration runner and the backfill engine; `rollback_phase1_postgres` applies ROL
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from dbopt.postgres.backfill import Backfill
 from dbopt.postgres.runner import ConcurrentIndex, Sql
 
@@ -60,16 +62,8 @@ SEQUENCE_NUMBERING = Backfill(
     watch_tables=("messages",),
 )
 SEQUENCE_COUNTER_DEFAULT = _sql("sequence_number", "070_counter_default")
-# Conversations created before the default existed still hold NULL; same batch as pass 1.
-SEQUENCE_SWEEP_COUNTERS = Backfill(
-    name="sequence_number/sweep_counters",
-    table="conversations",
-    key=("id",),
-    batch_path=f"{P}/sequence_number/050_init_counters.batch.sql",
-    watch_tables=("conversations", "messages"),
-    target_batch_ms=50,
-    initial_batch=500,
-)
+# Conversations created before the default existed still hold NULL: pass 1 again.
+SEQUENCE_SWEEP_COUNTERS = replace(SEQUENCE_INIT_COUNTERS, name="sequence_number/sweep_counters")
 # Keyed by conversation like pass 2, so that a key range's sweep only ever sees
 # conversations that range's pass 2 has numbered (ranges may run as separate partitions).
 SEQUENCE_SWEEP_MESSAGES = Backfill(

@@ -23,6 +23,14 @@ def run_job(url: str, name: str, run_config: dict[str, Any] | None = None, **kwa
     )
 
 
+def all_resources(url: str) -> dict[str, Any]:
+    """Every resource the code location's assets need; only PostgreSQL is used by these tests,
+    and the others open nothing unless an asset of their system runs."""
+    from pipelines.resources import ClickHouseResource, PostgresResource, RedisResource
+
+    return {"postgres": PostgresResource(database_url=url), "clickhouse": ClickHouseResource(), "redis": RedisResource()}
+
+
 def failures(result: dg.ExecuteInProcessResult) -> list[str]:
     out = []
     for event in result.all_events:

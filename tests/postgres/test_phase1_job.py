@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from dbopt.postgres.traffic import Traffic
-from tests.postgres.conftest import app_snapshot, failures, run_job
+from tests.postgres.conftest import all_resources, app_snapshot, failures, run_job
 from tests.postgres.invariants import numbering_violations, preexisting_order, violations
 
 BIN = Path(sys.executable).parent
@@ -144,13 +144,11 @@ def test_rollback_from_a_half_finished_rollout(seeded_pg_url: str) -> None:
     import dagster as dg
 
     import assets
-    from pipelines.resources import ClickHouseResource, PostgresResource
-
     half = dg.materialize(
         dg.load_assets_from_package_module(assets),
         selection=[AssetKey(k) for k in ("postgres_baseline", "query_indexes", "sequence_number_trigger",
                                          "conversation_counters_triggers", "content_tsv_trigger")],
-        resources={"postgres": PostgresResource(database_url=seeded_pg_url), "clickhouse": ClickHouseResource()},
+        resources=all_resources(seeded_pg_url),
     )
     assert half.success
     # ... and a concurrent index build that died half way.
@@ -180,11 +178,8 @@ def test_ranges_done_by_partitioned_runs_are_skipped_by_the_job(seeded_pg_url: s
     import dagster as dg
 
     import assets
-    from pipelines.resources import ClickHouseResource, PostgresResource
-
     every = dg.load_assets_from_package_module(assets)
-    # ClickHouse assets are in the package too; their resource opens nothing unless one runs.
-    resources = {"postgres": PostgresResource(database_url=seeded_pg_url), "clickhouse": ClickHouseResource()}
+    resources = all_resources(seeded_pg_url)
     before = preexisting_order(seeded_pg_url)
     first = [dg.AssetKey(k) for k in ("postgres_baseline", "query_indexes", "sequence_number_trigger")]
     assert dg.materialize(every, selection=first, resources=resources).success
