@@ -8,6 +8,21 @@ from pipelines.failures import operator_errors
 from pipelines.resources import ClickHouseResource
 
 
+def partition_alert_result(
+    counts: dict[str, int], most: int = partitions.ALERT_PARTITIONS, **extra: dg.MetadataValue
+) -> dg.AssetCheckResult:
+    """Passes when no table has more than `most` partitions (shared with the monitoring alert)."""
+    over = [{"table": t, "partitions": n, "alert_above": most} for t, n in counts.items() if n > most]
+    return check_result(
+        not over,
+        figures={"max_partitions": max(counts.values(), default=0), "tables_over_alert": len(over)},
+        offending=over,
+        next_step="Run partition_cleanup (lower retention_months for the listed tables if it already runs daily).",
+        partitions_per_table=md_table([{"table": t, "partitions": n} for t, n in counts.items()]),
+        **extra,
+    )
+
+
 @dg.asset_check(
     asset="partition_maintenance",
     pool=POOL,
@@ -17,13 +32,4 @@ from pipelines.resources import ClickHouseResource
 def partitions_within_alert(clickhouse: ClickHouseResource) -> dg.AssetCheckResult:
     """Many partitions mean many parts per query and slow merges; the plan alerts above 36."""
     ch, _ddl = connect(clickhouse)
-    counts = partitions.partition_counts(ch)
-    over = [{"table": t, "partitions": n, "alert_above": partitions.ALERT_PARTITIONS}
-            for t, n in counts.items() if n > partitions.ALERT_PARTITIONS]
-    return check_result(
-        not over,
-        figures={"max_partitions": max(counts.values(), default=0), "tables_over_alert": len(over)},
-        offending=over,
-        next_step="Run partition_cleanup (lower retention_months for the listed tables if it already runs daily).",
-        partitions_per_table=md_table([{"table": t, "partitions": n} for t, n in counts.items()]),
-    )
+    return partition_alert_result(partitions.partition_counts(ch))

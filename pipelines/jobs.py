@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipelines.remedies import REMEDY_JOBS
 from pipelines.rollback_clickhouse import rollback_phase1_clickhouse
 from pipelines.rollback_postgres import rollback_phase1_postgres
 
@@ -65,3 +66,67 @@ refresh_feed_candidates = dg.define_asset_job(
 )
 
 JOBS += [phase1_clickhouse, rollback_phase1_clickhouse, partition_cleanup, refresh_feed_candidates]
+
+# --- Monitoring and alert-driven remedies (issue 6) -----------------------------------------
+# Monitoring runs share one tag value, so one runs at a time and none waits behind a rollout
+# run (which holds "postgres" or "clickhouse"); ClickHouse steps still take pool clickhouse.
+
+MONITORING_TAGS = {"dbopt/system": "monitoring"}
+monitor_postgres_and_redis = dg.define_asset_job(
+    name="monitor_postgres_and_redis",
+    selection=dg.AssetSelection.assets("postgres_query_performance", "postgres_connections", "redis_cache_hit_rate"),
+    executor_def=dg.in_process_executor,
+    description=(
+        "The plan's monitoring of PostgreSQL and Redis (query performance with an estimated p99, connections against "
+        "max_connections, cache hit rate over the last interval) and its alerts as checks. Read-only."
+    ),
+    tags=MONITORING_TAGS,
+)
+monitor_clickhouse = dg.define_asset_job(
+    name="monitor_clickhouse",
+    selection=dg.AssetSelection.assets("clickhouse_partitions"),
+    executor_def=dg.in_process_executor,
+    description="ClickHouse partitions per table with rows and bytes, and the plan's partition alert (> 36). Read-only.",
+    tags=MONITORING_TAGS,
+)
+monitor_drift = dg.define_asset_job(
+    name="monitor_drift",
+    selection=dg.AssetSelection.assets("postgres_drift"),
+    executor_def=dg.in_process_executor,
+    description=(
+        "Samples conversation counters and sequence numbers for drift after Phase 1 and lists INVALID indexes; the "
+        "drift alerts as checks. Read-only."
+    ),
+    tags=MONITORING_TAGS,
+)
+
+JOBS += [monitor_postgres_and_redis, monitor_clickhouse, monitor_drift, *REMEDY_JOBS]
+
+# --- The plan's promises, measured (issue 5) ----------------------------------------------
+
+workload_benchmark = dg.define_asset_job(
+    name="workload_benchmark",
+    selection=dg.AssetSelection.groups("workload_benchmark", "phase2_queries", "phase3_pagination")
+    | dg.AssetSelection.assets("query_cache_benchmark"),
+    executor_def=dg.in_process_executor,
+    description=(
+        "Measures the plan's Load Testing Targets on the live databases: the old and new query patterns of each "
+        "phase that the databases' state allows (before Phase 1, the old code only), p50/p95/p99 and queries per "
+        "second with bounded concurrency, the new code's answers compared with the old code's, and the Success "
+        "Criteria as checks. Writes a few real messages (config `writes`). Run it before Phase 1 and after: the "
+        "report pairs the two into the plan's table (<data folder>/reports/workload_benchmark.md)."
+    ),
+    tags={"dbopt/system": "postgres"},
+)
+warm_cache = dg.define_asset_job(
+    name="warm_cache",
+    selection=dg.AssetSelection.assets("query_cache_warmup"),
+    executor_def=dg.in_process_executor,
+    description=(
+        "Warms the Phase 4 cache with the hottest conversations, their first history page and the newest posts "
+        "(the plan's TTLs); the remedy when the cache hit rate drops below 70%."
+    ),
+    tags={"dbopt/system": "redis"},
+)
+
+JOBS += [workload_benchmark, warm_cache]

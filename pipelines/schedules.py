@@ -38,3 +38,49 @@ def refresh_feed_candidates_hourly(context: dg.ScheduleEvaluationContext) -> dg.
 
 
 SCHEDULES += [partition_cleanup_daily, refresh_feed_candidates_hourly]
+
+# --- Monitoring (issue 6) ---------------------------------------------------------------------
+
+
+@dg.schedule(
+    name="monitor_postgres_and_redis_every_5_min",
+    cron_schedule="*/5 * * * *",
+    job_name="monitor_postgres_and_redis",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+def monitor_postgres_and_redis_every_5_min(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """Every 5 minutes: query latency p99, connections, cache hit rate, each over the 5 minutes since the
+    previous sample. On by default: it reads catalog views and Redis INFO only (no lock, no application table)."""
+    return dg.RunRequest()
+
+
+@dg.schedule(
+    name="monitor_clickhouse_hourly",
+    cron_schedule="10 * * * *",
+    job_name="monitor_clickhouse",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+def monitor_clickhouse_hourly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """Hourly (partitions change by the month, so more often tells nothing new). Off by default: with chDB every
+    run holds the data folder, and a `dagster job execute` or `dbopt` command on it meanwhile would fail; turn it
+    on with a ClickHouse server, or when only Dagster runs use the folder."""
+    return dg.RunRequest()
+
+
+@dg.schedule(
+    name="monitor_drift_every_30_min",
+    cron_schedule="*/30 * * * *",
+    job_name="monitor_drift",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.STOPPED,
+)
+def monitor_drift_every_30_min(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """Every 30 minutes, a sample of 2,000 conversations (plus the largest) and the index catalog. Off by default:
+    unlike the other monitoring it reads application tables (a few index lookups per sampled conversation), and
+    before Phase 1 it has nothing to sample; turn it on after phase1_postgres."""
+    return dg.RunRequest()
+
+
+SCHEDULES += [monitor_postgres_and_redis_every_5_min, monitor_clickhouse_hourly, monitor_drift_every_30_min]

@@ -108,6 +108,37 @@ def seeded_pg_url(pg_admin_url: str, seeded_template: str) -> Iterator[str]:
     _drop_database(pg_admin_url, name)
 
 
+@pytest.fixture(scope="session")
+def phase1_template(pg_admin_url: str, seeded_template: str) -> Iterator[str]:
+    """A database with the baseline, `tiny` data and Phase 1.1 applied (phase1_postgres run
+    once per server), used as a template by tests."""
+    from pipelines.definitions import defs
+    from pipelines.resources import PostgresResource
+
+    name = f"dbopt_p1tpl_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{seeded_template}"')
+    result = defs.resolve_job_def("phase1_postgres").execute_in_process(
+        resources={"postgres": PostgresResource(database_url=_with_db(pg_admin_url, name))}, raise_on_error=True
+    )
+    assert result.success
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        # Great Expectations' engine keeps its pooled sessions; a template must have none.
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+    yield name
+    _drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+def phase1_pg_url(pg_admin_url: str, phase1_template: str) -> Iterator[str]:
+    """A new database after Phase 1.1 (baseline + `tiny` data); dropped afterwards."""
+    name = f"dbopt_t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{phase1_template}"')
+    yield _with_db(pg_admin_url, name)
+    _drop_database(pg_admin_url, name)
+
+
 # --- ClickHouse (chDB) ---------------------------------------------------------------------
 
 

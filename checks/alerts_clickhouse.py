@@ -1,0 +1,36 @@
+"""The plan's ClickHouse alert: "ClickHouse partition count > 36 (need cleanup)", on the monitoring asset.
+
+Judged by the same function as partition_maintenance's check `partitions_within_alert`,
+with the threshold from config.
+"""
+
+import dagster as dg
+from pydantic import Field
+
+from checks.alerts_common import Measurement, alert_metadata
+from checks.clickhouse_partitions import partition_alert_result
+from dbopt.monitoring.alerts import PARTITION_COUNT
+
+
+class PartitionCountAlertConfig(dg.Config):
+    partitions_above: int = Field(
+        default=int(PARTITION_COUNT.threshold), description="Fire when a table has more active, non-empty partitions."
+    )
+
+
+@dg.asset_check(
+    asset=PARTITION_COUNT.asset,
+    description=(
+        f"Alert: a ClickHouse table with more than {PARTITION_COUNT.threshold:g} partitions (the plan: need cleanup). "
+        "Its sensor launches partition_cleanup."
+    ),
+)
+def partition_count_alert(context: dg.AssetCheckExecutionContext, config: PartitionCountAlertConfig) -> dg.AssetCheckResult:
+    measured = Measurement(context, PARTITION_COUNT.asset)
+    counts = {t: int(n) for t, n in (measured.get("partition_counts") or {}).items()}
+    return partition_alert_result(
+        counts,
+        config.partitions_above,
+        **alert_metadata(PARTITION_COUNT, measured, value=max(counts.values(), default=0),
+                         threshold=config.partitions_above),
+    )

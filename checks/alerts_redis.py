@@ -1,0 +1,44 @@
+"""The plan's cache alert: "Cache hit rate < 70%", over the last interval (not since Redis started)."""
+
+import dagster as dg
+from pydantic import Field
+
+from checks.alerts_common import Measurement, alert_result
+from dbopt.monitoring.alerts import CACHE_HIT_RATE
+
+
+class CacheHitRateAlertConfig(dg.Config):
+    hit_rate_pct_below: float = Field(default=CACHE_HIT_RATE.threshold, description="Fire when the hit rate is below this (%).")
+    min_lookups: int = Field(
+        default=100, description="Fewer lookups in the interval are too few to judge (the check passes with a note)."
+    )
+
+
+@dg.asset_check(
+    asset=CACHE_HIT_RATE.asset,
+    description=(
+        f"Alert: cache hit rate below {CACHE_HIT_RATE.threshold:g}% (the plan), as hits / (hits + misses) over the "
+        "interval since the previous sample. Its sensor launches the cache warm-up (warm_cache)."
+    ),
+)
+def cache_hit_rate_alert(context: dg.AssetCheckExecutionContext, config: CacheHitRateAlertConfig) -> dg.AssetCheckResult:
+    measured = Measurement(context, CACHE_HIT_RATE.asset)
+    rate, lookups = measured.get("hit_rate_pct"), measured.get("lookups")
+    note = ""
+    if lookups is None:
+        note = measured.get("window") or "no interval yet"
+    elif lookups < config.min_lookups:
+        rate, note = None, f"only {lookups} lookups in the interval; judging needs at least {config.min_lookups}"
+    return alert_result(
+        CACHE_HIT_RATE,
+        measured,
+        value=rate,
+        threshold=config.hit_rate_pct_below,
+        note=note,
+        offending=[{k: measured.get(k) for k in ("hit_rate_pct", "hits", "misses", "interval_s", "evicted_keys",
+                                                 "keys", "since_start_hit_rate_pct")}],
+        next_step=(
+            "warm_cache refills the hot entries (the sensor launches it). If the rate stays low, look at evicted_keys "
+            "(maxmemory too small) and at TTLs shorter than the access interval."
+        ),
+    )

@@ -1,0 +1,116 @@
+"""The remedy jobs that the drift alerts' sensors launch (also launchable by hand, defaults valid).
+
+Each is Phase 1's own mechanism run again: the counters backfill under a fresh name, a
+counter fix under row locks plus Phase 1's sweep, the migration runner's rebuild of an
+INVALID concurrent index. Partition cleanup (`partition_cleanup`) and the cache warm-up
+(`warm_cache`) are jobs of their own areas.
+"""
+
+import dagster as dg
+
+from dbopt.monitoring import reconcile
+from pipelines.failures import operator_errors
+from pipelines.metadata import md_table
+from pipelines.postgres_steps import BackfillConfig, backfill_metadata, engine, runner, steps_metadata
+from pipelines.resources import PostgresResource
+
+TAGS = {"dbopt/system": "postgres", "dbopt/remedy": "true"}
+
+
+@dg.op(
+    pool="postgres_backfill",
+    description=(
+        "Recounts member_count, last_message_id and last_message_at of every conversation with Phase 1's counters "
+        "backfill (conversations/050_backfill.batch.sql) under the backfill name conversation_counters/reconcile: "
+        "each batch locks its conversation rows (FOR NO KEY UPDATE, ~50 ms) and writes only the counters that "
+        "differ. Online; nothing to roll back (it writes what a recount says)."
+    ),
+    tags={"dbopt/remedy": "counter_drift"},
+)
+@operator_errors
+def reconcile_counters(context: dg.OpExecutionContext, config: BackfillConfig, postgres: PostgresResource) -> dg.Output[None]:
+    report = reconcile.reconcile_counters(engine(context, postgres, config))
+    context.log.info(f"{report.rows:,} conversation(s) had counters that differed from a recount; repaired")
+    return dg.Output(None, metadata={**backfill_metadata(report), "repaired": dg.MetadataValue.int(report.rows)})
+
+
+@dg.job(
+    executor_def=dg.in_process_executor,
+    tags=TAGS,
+    description=(
+        "Remedy for the counter drift alert: recounts every conversation's member_count and last message under row "
+        "locks, online (Phase 1's counters backfill, run again under its own name)."
+    ),
+)
+def reconcile_conversation_counters() -> None:
+    reconcile_counters()
+
+
+@dg.op(
+    pool="postgres_backfill",
+    description=(
+        "Sets every conversation counter that is behind its highest sequence number to that number, under the "
+        "conversation's row lock (the lock the trigger numbers under), in ~50 ms batches "
+        "(sql/postgres/monitoring/reconcile/sequence_counters.batch.sql); then, if "
+        "messages.sequence_number is not yet NOT NULL, numbers unnumbered messages with Phase 1's sweep. Numbers "
+        "used twice are left alone. Online; nothing to roll back (counters only move up to numbers already used)."
+    ),
+    tags={"dbopt/remedy": "sequence_drift"},
+)
+@operator_errors
+def reconcile_sequences(context: dg.OpExecutionContext, config: BackfillConfig, postgres: PostgresResource) -> dg.Output[None]:
+    reports = reconcile.reconcile_sequences(engine(context, postgres, config))
+    context.log.info(f"counters set to their highest number: {reports[0].rows:,}"
+                     + (f"; messages numbered: {reports[1].rows:,}" if len(reports) > 1 else ""))
+    return dg.Output(None, metadata={
+        **backfill_metadata(*reports),
+        "counters_repaired": dg.MetadataValue.int(reports[0].rows),
+        "messages_numbered": dg.MetadataValue.int(reports[1].rows if len(reports) > 1 else 0),
+    })
+
+
+@dg.job(
+    executor_def=dg.in_process_executor,
+    tags=TAGS,
+    description=(
+        "Remedy for the sequence drift alert: counters behind their highest number are set to it under the "
+        "conversation's row lock; unnumbered messages are numbered like new ones."
+    ),
+)
+def reconcile_sequence_numbers() -> None:
+    reconcile_sequences()
+
+
+@dg.op(
+    pool="postgres_ddl",
+    description=(
+        "Rebuilds dbopt's INVALID indexes: the migration runner drops each with DROP INDEX CONCURRENTLY and builds "
+        "it again with CREATE INDEX CONCURRENTLY from its Phase 1 file; writers are never blocked. INVALID indexes "
+        "dbopt did not create are listed, not touched. Rollback: rollback_phase1_postgres drops dbopt's indexes."
+    ),
+    tags={"dbopt/remedy": "invalid_index"},
+)
+@operator_errors
+def rebuild_indexes(context: dg.OpExecutionContext, postgres: PostgresResource) -> dg.Output[None]:
+    result = reconcile.rebuild_invalid_indexes(runner(context, postgres))
+    if result.not_ours:
+        context.log.warning(
+            f"INVALID index(es) not created by dbopt, left alone: {', '.join(result.not_ours)}; DROP INDEX "
+            f"CONCURRENTLY each and create it again by hand."
+        )
+    return dg.Output(None, metadata={
+        **steps_metadata(result.rebuilt),
+        "not_dbopts": md_table([{"index": n} for n in result.not_ours]),
+    })
+
+
+@dg.job(
+    executor_def=dg.in_process_executor,
+    tags=TAGS,
+    description="Remedy for the INVALID index alert: dbopt's INVALID indexes dropped and built again concurrently.",
+)
+def rebuild_invalid_indexes() -> None:
+    rebuild_indexes()
+
+
+REMEDY_JOBS = [reconcile_conversation_counters, reconcile_sequence_numbers, rebuild_invalid_indexes]
