@@ -1,0 +1,11 @@
+-- Feed candidates after Phase 1.2 and before 2.2: query 3 of the 3 that plan 2.2 merges
+-- into one UNION ALL (sql/clickhouse/phase1/feed_candidates/plan_2_2_feed_candidates.sql),
+-- each its own round trip, against the candidate table.
+SELECT
+    'affinity' AS source,
+    post_id, author_id, likes, comments, shares, impressions,
+    freshness_score, engagement_score, affinity_score, combined_score, created_at
+FROM feed_candidates_affinity
+WHERE user_id = {user_id:UUID}
+ORDER BY affinity_score DESC
+LIMIT {limit:UInt32}

@@ -1,0 +1,109 @@
+"""The Phase 4 cache on a real Redis: cache-aside, TTLs, invalidation on write, and pattern
+invalidation with SCAN + UNLINK while another client keeps reading."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import uuid
+
+import redis
+
+from dbopt.cache import TTL_S, Keys, QueryCache, jsonable
+
+
+def client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url)
+
+
+def test_plan_ttls_per_entity() -> None:
+    assert TTL_S == {"post": 300, "conversation": 120, "profile": 600, "feed": 60, "history": 30}
+
+
+def test_get_or_fetch_reads_through_once_and_counts(redis_url: str) -> None:
+    cache = QueryCache(client(redis_url))
+    calls = []
+    row = {"id": uuid.uuid4(), "n": 1, "blob": b"\x00\x01", "when": None}
+
+    def fetch():
+        calls.append(1)
+        return row
+
+    first = cache.cached("post", cache.keys.post(row["id"]), fetch)
+    second = cache.cached("post", cache.keys.post(row["id"]), fetch)
+    assert first is row and second == jsonable(row) and len(calls) == 1
+    assert (cache.stats.hits, cache.stats.misses) == (1, 1) and cache.stats.hit_rate == 0.5
+    ttl = cache.client.ttl(cache.keys.post(row["id"]))
+    assert 0 < ttl <= TTL_S["post"]
+
+
+def test_a_send_drops_the_conversation_and_every_cached_history_page(redis_url: str) -> None:
+    cache = QueryCache(client(redis_url), keys=Keys("app:"))
+    conv, other = uuid.uuid4(), uuid.uuid4()
+    for c in (conv, other):
+        cache.cached("conversation", cache.keys.conversation(c), lambda: {"members": 2})
+        for page in ("first", "cursor-a", "cursor-b"):
+            cache.cached("history", cache.keys.history(c, page), lambda: [1, 2, 3], tag=cache.keys.history_tag(c))
+    dropped = cache.on_new_message(conv)
+    assert dropped == 4
+    r = cache.client
+    assert not r.exists(cache.keys.conversation(conv), cache.keys.history(conv, "first"), cache.keys.history_tag(conv))
+    assert r.exists(cache.keys.conversation(other), cache.keys.history(other, "cursor-b")) == 2
+    assert r.smembers(cache.keys.history_tag(other))  # the other conversation keeps its tag
+
+
+def test_reads_fall_through_to_the_database_when_redis_is_down() -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cache = QueryCache(redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.5))
+    assert cache.cached("feed", "feed:u", lambda: [1]) == [1]
+    assert cache.stats.errors == 2 and cache.stats.misses == 1  # the GET and the SET failed, the read did not
+
+
+def test_pattern_invalidation_scans_in_batches_while_another_client_reads(redis_url: str) -> None:
+    r = client(redis_url)
+    pipe = r.pipeline(transaction=False)
+    for i in range(100_000):
+        prefix = "gone" if i % 2 else "kept"
+        pipe.set(f"t:{prefix}:{i}", "x", ex=600)
+        if i % 10_000 == 9_999:
+            pipe.execute()
+    pipe.execute()
+    assert r.dbsize() == 100_000
+    before = r.info("commandstats")
+
+    stop, started, reads, errors = threading.Event(), threading.Event(), [0], []
+    during = [0]
+
+    def reader() -> None:
+        rc = client(redis_url)
+        i = 0
+        while not stop.is_set():
+            try:
+                assert rc.get(f"t:kept:{(i * 2) % 100_000}") == b"x"
+            except Exception as exc:  # a failed or wrong read is the finding
+                errors.append(repr(exc))
+            reads[0] += 1
+            i += 1
+            started.set()
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    started.wait(10)
+    at_start = reads[0]
+    cache = QueryCache(client(redis_url), scan_batch=1000)
+    dropped = cache.invalidate_pattern("t:gone:*")
+    during[0] = reads[0] - at_start
+    stop.set()
+    thread.join(10)
+
+    after = r.info("commandstats")
+    calls = lambda stats, cmd: stats.get(f"cmdstat_{cmd}", {}).get("calls", 0)  # noqa: E731
+    assert dropped == 50_000
+    assert r.dbsize() == 50_000 and not list(r.scan_iter("t:gone:*", count=5000))
+    assert not errors
+    assert during[0] > 0  # the other client was served while the invalidation ran
+    assert calls(after, "keys") == calls(before, "keys")  # never KEYS
+    assert calls(after, "scan") - calls(before, "scan") >= 50  # a walk in batches
+    assert calls(after, "unlink") - calls(before, "unlink") >= 25  # deletes in batches too
