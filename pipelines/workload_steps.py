@@ -115,7 +115,10 @@ def headline(result: dict[str, Any]) -> str:
 
 def metadata(results: dict[str, dict[str, Any]], equivalence: dict[str, Any],
              state: workload_state.State) -> dict[str, dg.MetadataValue]:
-    out: dict[str, dg.MetadataValue] = {"database_state": dg.MetadataValue.text(state.label())}
+    out: dict[str, dg.MetadataValue] = {
+        "database_state": dg.MetadataValue.text(state.label()),
+        "patterns_measured": dg.MetadataValue.int(sum(len(r["patterns"]) for r in results.values())),
+    }
     for key, result in results.items():
         out[f"{key}"] = dg.MetadataValue.md(
             f"**{result['title']}**: {result['sample']}\n\n{md_text(pattern_rows(result))}\n\n"
