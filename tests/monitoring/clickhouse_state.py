@@ -1,6 +1,10 @@
 """A ClickHouse table past the plan's partition alert: likes_cdc partitioned by month (as after
 Phase 1), with events in each of the last `months` months. Light on imports, so a subprocess
-can use it on a chDB folder of its own (python -m tests.monitoring.clickhouse_state URL MONTHS)."""
+can use it on a chDB folder of its own:
+
+    python -m tests.monitoring.clickhouse_state URL MONTHS   # push, then print the partition count
+    python -m tests.monitoring.clickhouse_state URL          # print the partition count only
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,10 @@ SELECT generateUUIDv4(), generateUUIDv4(), ts, 'c', ts, number
 FROM (SELECT number, subtractMonths(toDateTime64(now(), 3, 'UTC'), intDiv(number, 10)) AS ts
       FROM numbers({months:UInt32} * 10))
 """
+PARTITIONS = """
+SELECT uniqExact(partition_id) FROM system.parts
+WHERE database = currentDatabase() AND table = 'likes_cdc' AND active AND rows > 0
+"""
 
 
 def push_past_alert(ch, months: int = 40) -> None:
@@ -25,10 +33,14 @@ def push_past_alert(ch, months: int = 40) -> None:
     ch.command(EVENTS, {"months": months})
 
 
+def partition_count(ch) -> int:
+    return int(ch.scalar(PARTITIONS))
+
+
 if __name__ == "__main__":
     from dbopt.clickhouse.client import connect
 
     with connect(sys.argv[1]) as client:
-        push_past_alert(client, int(sys.argv[2]))
-        print(client.scalar("SELECT uniqExact(partition_id) FROM system.parts WHERE database = currentDatabase() "
-                            "AND table = 'likes_cdc' AND active AND rows > 0"))
+        if len(sys.argv) > 2:
+            push_past_alert(client, int(sys.argv[2]))
+        print(partition_count(client))
