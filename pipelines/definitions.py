@@ -12,12 +12,15 @@ import dagster as dg
 import assets
 import checks
 from pipelines.jobs import JOBS
+from pipelines.metadata import with_python_references
 from pipelines.resources import resources_from_env
 from pipelines.schedules import SCHEDULES
 from pipelines.sensors import SENSORS
 
+# Every asset links to its Python source beside the SQL files its step declares, so the UI
+# leads from a step to the code that runs it.
 defs = dg.Definitions(
-    assets=dg.load_assets_from_package_module(assets),
+    assets=with_python_references(dg.load_assets_from_package_module(assets)),
     asset_checks=dg.load_asset_checks_from_package_module(checks),
     jobs=JOBS,
     schedules=SCHEDULES,

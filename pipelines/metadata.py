@@ -83,3 +83,32 @@ def sql_references(*relatives: str) -> dict[str, dg.MetadataValue]:
         "dagster/code_references": dg.CodeReferencesMetadataValue(code_references=refs),
         "sql_files": dg.MetadataValue.md("\n".join(f"- `sql/{r}`" for r in relatives)),
     }
+
+
+def with_python_references(definitions: Sequence[Any]) -> list[Any]:
+    """Each asset's Python source added to its code references (after its SQL files).
+
+    Dagster's `with_source_code_references` names the file of the outermost wrapper, which
+    for our steps is `operator_errors`' module; this follows `__wrapped__` to the step.
+    """
+    import inspect
+
+    warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*(CodeReference|CodeReferencesMetadataValue)")
+    out = []
+    for d in definitions:
+        fn = getattr(getattr(getattr(d, "node_def", None), "compute_fn", None), "decorated_fn", None)
+        if not isinstance(d, dg.AssetsDefinition) or fn is None:
+            out.append(d)
+            continue
+        fn = inspect.unwrap(fn)
+        ref = dg.LocalFileCodeReference(file_path=inspect.getsourcefile(fn) or "", line_number=inspect.getsourcelines(fn)[1],
+                                        label=f"{fn.__module__}.{fn.__name__}")
+
+        def add(spec: dg.AssetSpec, ref: dg.LocalFileCodeReference = ref) -> dg.AssetSpec:
+            existing = spec.metadata.get("dagster/code_references")
+            refs = [*(existing.code_references if existing else []), ref]
+            return spec.replace_attributes(
+                metadata={**spec.metadata, "dagster/code_references": dg.CodeReferencesMetadataValue(code_references=refs)})
+
+        out.append(d.map_asset_specs(add))
+    return out

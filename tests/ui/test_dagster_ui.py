@@ -1,6 +1,7 @@
 """The platform team's interface, in a real browser: `dagster dev` on 127.0.0.1, headless
 Chromium driven by Playwright, phase1_postgres launched from the Launchpad on `tiny` data,
-and its checks read on the asset's page. With DBOPT_SCREENSHOTS=1 it also refreshes the
+its checks read on the asset's page, and a check that fails (counters corrupted behind
+dbopt's back) showing its offending rows and the next step. With DBOPT_SCREENSHOTS=1 it also refreshes the
 README's screenshots in docs/screenshots/.
 """
 
@@ -97,10 +98,12 @@ def ready(page, locator, *, enabled: bool = False, timeout_s: float = 120) -> No
         if any(el.is_visible() and (not enabled or el.is_enabled()) for el in locator.all()):
             return
         time.sleep(0.5)
-    raise AssertionError(f"{locator} did not appear in {timeout_s:.0f} s")
+    shot = Path(os.environ.get("TMPDIR", "/tmp")) / "dbopt-ui-failure.png"
+    page.screenshot(path=str(shot))
+    raise AssertionError(f"{locator} did not appear in {timeout_s:.0f} s (the page then: {shot})")
 
 
-def test_launch_phase1_postgres_from_the_launchpad_and_read_its_checks(dagster_ui: str) -> None:
+def test_launch_phase1_postgres_from_the_launchpad_and_read_its_checks(dagster_ui: str, ui_database: str) -> None:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -144,11 +147,32 @@ def test_launch_phase1_postgres_from_the_launchpad_and_read_its_checks(dagster_u
         body = page.locator("body").inner_text()
         assert "Failed" not in body, body[:2000]
 
+        # A check that fails says why: counters corrupted behind dbopt's back, the check run
+        # again from its page, and the UI shows the offending rows and the next step.
+        with psycopg.connect(ui_database, autocommit=True) as conn:
+            conn.execute("UPDATE conversations SET member_count = member_count + 7")
+        page.goto(f"{dagster_ui}/assets/conversation_counters_backfill?view=checks")
+        ready(page, page.get_by_text("conversation_counters_match_recount"))
+        execute = page.get_by_text("Execute", exact=True)  # the check's own button, not "Execute all"
+        ready(page, execute, timeout_s=30)
+        next(el for el in execute.all() if el.is_visible()).click()
+        ready(page, page.get_by_text("Failed", exact=True), timeout_s=240)
+        page.reload()
+        for text in ("next_step", "Rerun conversation_counters_backfill", "sample: conversations whose counters"):
+            ready(page, page.get_by_text(re.compile(re.escape(text))), timeout_s=60)
+        shoot(page, "failed_check")
+        # The sample of offending rows opens as a table.
+        page.locator("tr", has_text="sample: conversations").get_by_text("Show Markdown").first.click()
+        ready(page, page.get_by_role("columnheader", name="member_count"), timeout_s=30)
+        time.sleep(1)  # the dialog fades in
+        shoot(page, "failed_check_sample")
+        page.keyboard.press("Escape")
+
         page.set_viewport_size({"width": 1800, "height": 1050})
         page.goto(f"{dagster_ui}/locations/dbopt/asset-groups/phase1_postgres/lineage")
         ready(page, page.get_by_text("query_indexes", exact=True))
         settle = time.monotonic() + 30
-        while page.get_by_text("Loading...").count() and time.monotonic() < settle:
+        while page.get_by_text(re.compile(r"^Loading")).count() and time.monotonic() < settle:
             time.sleep(0.5)  # let every node load its status before the picture
         shoot(page, "graph_phase1_postgres")
         browser.close()
