@@ -7,7 +7,7 @@ with the threshold from config.
 import dagster as dg
 from pydantic import Field
 
-from checks.alerts_common import Measurement, alert_metadata
+from checks.alerts_common import Measurement, alert_check, alert_metadata
 from checks.clickhouse_partitions import partition_alert_result
 from dbopt.monitoring.alerts import PARTITION_COUNT
 
@@ -18,15 +18,15 @@ class PartitionCountAlertConfig(dg.Config):
     )
 
 
-@dg.asset_check(
-    asset=PARTITION_COUNT.asset,
+@alert_check(
+    PARTITION_COUNT,
+    PartitionCountAlertConfig,
     description=(
         f"Alert: a ClickHouse table with more than {PARTITION_COUNT.threshold:g} partitions (the plan: need cleanup). "
         "Its sensor launches partition_cleanup."
     ),
 )
-def partition_count_alert(context: dg.AssetCheckExecutionContext, config: PartitionCountAlertConfig) -> dg.AssetCheckResult:
-    measured = Measurement(context, PARTITION_COUNT.asset)
+def partition_count_alert(measured: Measurement, config: PartitionCountAlertConfig) -> dg.AssetCheckResult:
     counts = {t: int(n) for t, n in (measured.get("partition_counts") or {}).items()}
     return partition_alert_result(
         counts,

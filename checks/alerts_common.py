@@ -6,7 +6,7 @@ figures (a hit rate, a p99 since the previous sample) are never sampled twice. I
 metadata always holds `value`, `threshold` and `summary`, which the alert sensors read.
 """
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import dagster as dg
@@ -32,6 +32,22 @@ class Measurement:
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.values.get(key, default)
+
+
+def alert_check(
+    alert: Alert, config_type: type[dg.Config], description: str
+) -> Callable[[Callable[[Measurement, Any], dg.AssetCheckResult]], dg.AssetChecksDefinition]:
+    """The asset check of `alert`, on its monitoring asset and named as in the registry (which its
+    sensor reads): the decorated function judges the asset's latest figures with the check's config."""
+
+    def wrap(judge: Callable[[Measurement, Any], dg.AssetCheckResult]) -> dg.AssetChecksDefinition:
+        @dg.asset_check(asset=alert.asset, name=alert.check, description=description)
+        def _check(context: dg.AssetCheckExecutionContext, config: config_type) -> dg.AssetCheckResult:
+            return judge(Measurement(context, alert.asset), config)
+
+        return _check
+
+    return wrap
 
 
 def alert_metadata(

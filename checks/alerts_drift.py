@@ -7,7 +7,7 @@ sensor launches a remedy built from Phase 1's own mechanisms.
 import dagster as dg
 from pydantic import Field
 
-from checks.alerts_common import Measurement, alert_result
+from checks.alerts_common import Measurement, alert_check, alert_result
 from dbopt.monitoring.alerts import COUNTER_DRIFT, INVALID_INDEX, SEQUENCE_DRIFT
 
 NOT_APPLIED = "Phase 1 has not put them in place here yet, so there is nothing to drift"
@@ -17,15 +17,15 @@ class DriftAlertConfig(dg.Config):
     above: int = Field(default=0, description="Fire when more than this many are found in the sample.")
 
 
-@dg.asset_check(
-    asset=COUNTER_DRIFT.asset,
+@alert_check(
+    COUNTER_DRIFT,
+    DriftAlertConfig,
     description=(
         "Alert: sampled conversations whose member_count or last message differ from a recount. Its sensor "
         "launches reconcile_conversation_counters."
     ),
 )
-def counter_drift_alert(context: dg.AssetCheckExecutionContext, config: DriftAlertConfig) -> dg.AssetCheckResult:
-    measured = Measurement(context, COUNTER_DRIFT.asset)
+def counter_drift_alert(measured: Measurement, config: DriftAlertConfig) -> dg.AssetCheckResult:
     sampled = measured.get("counters_sampled")
     return alert_result(
         COUNTER_DRIFT,
@@ -42,16 +42,16 @@ def counter_drift_alert(context: dg.AssetCheckExecutionContext, config: DriftAle
     )
 
 
-@dg.asset_check(
-    asset=SEQUENCE_DRIFT.asset,
+@alert_check(
+    SEQUENCE_DRIFT,
+    DriftAlertConfig,
     description=(
         "Alert: sampled conversations whose sequence counter is behind their highest number (the next insert would "
         "take a used number), with unnumbered messages, or with a number used twice. Its sensor launches "
         "reconcile_sequence_numbers (numbers used twice are left to a person)."
     ),
 )
-def sequence_drift_alert(context: dg.AssetCheckExecutionContext, config: DriftAlertConfig) -> dg.AssetCheckResult:
-    measured = Measurement(context, SEQUENCE_DRIFT.asset)
+def sequence_drift_alert(measured: Measurement, config: DriftAlertConfig) -> dg.AssetCheckResult:
     sampled = measured.get("sequence_sampled")
     repairable = int(measured.get("counters_behind", 0) or 0) + int(measured.get("unnumbered_messages", 0) or 0)
     twice = int(measured.get("numbers_used_twice", 0) or 0)
@@ -75,15 +75,15 @@ def sequence_drift_alert(context: dg.AssetCheckExecutionContext, config: DriftAl
     )
 
 
-@dg.asset_check(
-    asset=INVALID_INDEX.asset,
+@alert_check(
+    INVALID_INDEX,
+    DriftAlertConfig,
     description=(
         "Alert: INVALID indexes on the application's tables (a failed CREATE INDEX CONCURRENTLY leaves one: writes "
         "maintain it, reads never use it). Its sensor launches rebuild_invalid_indexes for dbopt's own indexes."
     ),
 )
-def invalid_index_alert(context: dg.AssetCheckExecutionContext, config: DriftAlertConfig) -> dg.AssetCheckResult:
-    measured = Measurement(context, INVALID_INDEX.asset)
+def invalid_index_alert(measured: Measurement, config: DriftAlertConfig) -> dg.AssetCheckResult:
     rows = measured.get("invalid_index_rows") or []
     foreign = [f"{r['table_name']}.{r['index_name']}" for r in rows if not r.get("rebuildable")]
     rebuildable = int(measured.get("invalid_indexes_rebuildable", 0) or 0)

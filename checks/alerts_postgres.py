@@ -6,7 +6,7 @@ Neither has a safe automatic remedy (their sensors say why); both show value and
 import dagster as dg
 from pydantic import Field
 
-from checks.alerts_common import Measurement, alert_result
+from checks.alerts_common import Measurement, alert_check, alert_result
 from dbopt.monitoring.alerts import POOL_UTILIZATION, QUERY_LATENCY
 
 
@@ -17,16 +17,16 @@ class QueryLatencyAlertConfig(dg.Config):
     )
 
 
-@dg.asset_check(
-    asset=QUERY_LATENCY.asset,
+@alert_check(
+    QUERY_LATENCY,
+    QueryLatencyAlertConfig,
     description=(
         f"Alert: query latency p99 above {QUERY_LATENCY.threshold:g} ms (the plan), over the window of "
         "postgres_query_performance (the interval since its previous sample). The p99 is estimated from "
         "pg_stat_statements (method in the asset's metadata). No automatic remedy."
     ),
 )
-def query_latency_alert(context: dg.AssetCheckExecutionContext, config: QueryLatencyAlertConfig) -> dg.AssetCheckResult:
-    measured = Measurement(context, QUERY_LATENCY.asset)
+def query_latency_alert(measured: Measurement, config: QueryLatencyAlertConfig) -> dg.AssetCheckResult:
     p99, calls = measured.get("p99_ms"), int(measured.get("calls", 0) or 0)
     note = ""
     if measured.get("unavailable"):
@@ -55,18 +55,16 @@ class PoolUtilizationAlertConfig(dg.Config):
     )
 
 
-@dg.asset_check(
-    asset=POOL_UTILIZATION.asset,
+@alert_check(
+    POOL_UTILIZATION,
+    PoolUtilizationAlertConfig,
     description=(
         f"Alert: connection pool utilization above {POOL_UTILIZATION.threshold:g}% (the plan): client connections "
         "over max_connections, the ceiling every service's pool shares (dbopt's own pool is shown beside it). "
         "No automatic remedy."
     ),
 )
-def pool_utilization_alert(
-    context: dg.AssetCheckExecutionContext, config: PoolUtilizationAlertConfig
-) -> dg.AssetCheckResult:
-    measured = Measurement(context, POOL_UTILIZATION.asset)
+def pool_utilization_alert(measured: Measurement, config: PoolUtilizationAlertConfig) -> dg.AssetCheckResult:
     return alert_result(
         POOL_UTILIZATION,
         measured,

@@ -3,7 +3,7 @@
 import dagster as dg
 from pydantic import Field
 
-from checks.alerts_common import Measurement, alert_result
+from checks.alerts_common import Measurement, alert_check, alert_result
 from dbopt.monitoring.alerts import CACHE_HIT_RATE
 
 
@@ -14,15 +14,15 @@ class CacheHitRateAlertConfig(dg.Config):
     )
 
 
-@dg.asset_check(
-    asset=CACHE_HIT_RATE.asset,
+@alert_check(
+    CACHE_HIT_RATE,
+    CacheHitRateAlertConfig,
     description=(
         f"Alert: cache hit rate below {CACHE_HIT_RATE.threshold:g}% (the plan), as hits / (hits + misses) over the "
         "interval since the previous sample. Its sensor launches the cache warm-up (warm_cache)."
     ),
 )
-def cache_hit_rate_alert(context: dg.AssetCheckExecutionContext, config: CacheHitRateAlertConfig) -> dg.AssetCheckResult:
-    measured = Measurement(context, CACHE_HIT_RATE.asset)
+def cache_hit_rate_alert(measured: Measurement, config: CacheHitRateAlertConfig) -> dg.AssetCheckResult:
     rate, lookups = measured.get("hit_rate_pct"), measured.get("lookups")
     note = ""
     if lookups is None:

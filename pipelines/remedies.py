@@ -17,6 +17,16 @@ from pipelines.resources import PostgresResource
 TAGS = {"dbopt/system": "postgres", "dbopt/remedy": "true"}
 
 
+def remedy_job(name: str, step: dg.OpDefinition, description: str) -> dg.JobDefinition:
+    """A remedy: one op, in one process, tagged as a PostgreSQL run (one at a time with the rollout's)."""
+
+    @dg.job(name=name, executor_def=dg.in_process_executor, tags=TAGS, description=description)
+    def _job() -> None:
+        step()
+
+    return _job
+
+
 @dg.op(
     pool="postgres_backfill",
     description=(
@@ -34,16 +44,12 @@ def reconcile_counters(context: dg.OpExecutionContext, config: BackfillConfig, p
     return dg.Output(None, metadata={**backfill_metadata(report), "repaired": dg.MetadataValue.int(report.rows)})
 
 
-@dg.job(
-    executor_def=dg.in_process_executor,
-    tags=TAGS,
-    description=(
-        "Remedy for the counter drift alert: recounts every conversation's member_count and last message under row "
-        "locks, online (Phase 1's counters backfill, run again under its own name)."
-    ),
+reconcile_conversation_counters = remedy_job(
+    "reconcile_conversation_counters",
+    reconcile_counters,
+    "Remedy for the counter drift alert: recounts every conversation's member_count and last message under row "
+    "locks, online (Phase 1's counters backfill, run again under its own name).",
 )
-def reconcile_conversation_counters() -> None:
-    reconcile_counters()
 
 
 @dg.op(
@@ -69,16 +75,12 @@ def reconcile_sequences(context: dg.OpExecutionContext, config: BackfillConfig, 
     })
 
 
-@dg.job(
-    executor_def=dg.in_process_executor,
-    tags=TAGS,
-    description=(
-        "Remedy for the sequence drift alert: counters behind their highest number are set to it under the "
-        "conversation's row lock; unnumbered messages are numbered like new ones."
-    ),
+reconcile_sequence_numbers = remedy_job(
+    "reconcile_sequence_numbers",
+    reconcile_sequences,
+    "Remedy for the sequence drift alert: counters behind their highest number are set to it under the "
+    "conversation's row lock; unnumbered messages are numbered like new ones.",
 )
-def reconcile_sequence_numbers() -> None:
-    reconcile_sequences()
 
 
 @dg.op(
@@ -104,13 +106,11 @@ def rebuild_indexes(context: dg.OpExecutionContext, postgres: PostgresResource) 
     })
 
 
-@dg.job(
-    executor_def=dg.in_process_executor,
-    tags=TAGS,
-    description="Remedy for the INVALID index alert: dbopt's INVALID indexes dropped and built again concurrently.",
+rebuild_invalid_indexes = remedy_job(
+    "rebuild_invalid_indexes",
+    rebuild_indexes,
+    "Remedy for the INVALID index alert: dbopt's INVALID indexes dropped and built again concurrently.",
 )
-def rebuild_invalid_indexes() -> None:
-    rebuild_indexes()
 
 
 REMEDY_JOBS = [reconcile_conversation_counters, reconcile_sequence_numbers, rebuild_invalid_indexes]

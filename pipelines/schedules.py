@@ -1,4 +1,4 @@
-"""Schedules: partition cleanup, monitoring, candidate refresh (see docs/runbook.md)."""
+"""Schedules: partition cleanup, monitoring, candidate refresh (defaults, and why: docs/operations.md)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,12 @@ SCHEDULES: list[dg.ScheduleDefinition] = []
     job_name="partition_cleanup",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.STOPPED,
+    description=(
+        "Daily at 03:15 UTC, retention measured from the tick's time. Off by default: it drops events for good, so "
+        "turn it on once phase1_clickhouse has run and retention_months is reviewed."
+    ),
 )
 def partition_cleanup_daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """Daily at 03:15 UTC, retention measured from the tick's time. Off by default: it drops events for
-    good, so turn it on once phase1_clickhouse has run and retention_months is reviewed."""
     now = context.scheduled_execution_time.isoformat()
     return dg.RunRequest(run_config={"ops": {"partition_maintenance": {"config": {"now": now}}}})
 
@@ -29,10 +31,12 @@ def partition_cleanup_daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequ
     job_name="refresh_feed_candidates",
     execution_timezone="UTC",
     default_status=dg.DefaultScheduleStatus.STOPPED,
+    description=(
+        "Hourly, for as_of = the tick's time (reproducible). Off by default: the tables exist only after "
+        "phase1_clickhouse, and with embedded chDB each run holds the data folder while it builds."
+    ),
 )
 def refresh_feed_candidates_hourly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """Hourly, for as_of = the tick's time (reproducible). Off by default: the tables exist only after
-    phase1_clickhouse, and with embedded chDB each run holds the data folder while it builds."""
     as_of = context.scheduled_execution_time.replace(second=0, microsecond=0).isoformat()
     return dg.RunRequest(run_config={"ops": {"feed_candidates": {"config": {"as_of": as_of}}}})
 
@@ -40,47 +44,36 @@ def refresh_feed_candidates_hourly(context: dg.ScheduleEvaluationContext) -> dg.
 SCHEDULES += [partition_cleanup_daily, refresh_feed_candidates_hourly]
 
 # --- Monitoring (issue 6) ---------------------------------------------------------------------
+# Monitoring runs take no config: each asset measures over the interval since its previous sample.
 
 
-@dg.schedule(
-    name="monitor_postgres_and_redis_every_5_min",
-    cron_schedule="*/5 * * * *",
-    job_name="monitor_postgres_and_redis",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-)
-def monitor_postgres_and_redis_every_5_min(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """Every 5 minutes: query latency p99, connections, cache hit rate, each over the 5 minutes since the
-    previous sample. On by default: it reads catalog views and Redis INFO only (no lock, no application table)."""
-    return dg.RunRequest()
+def _monitoring(name: str, cron: str, job: str, on: bool, description: str) -> dg.ScheduleDefinition:
+    return dg.ScheduleDefinition(
+        name=name,
+        cron_schedule=cron,
+        job_name=job,
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING if on else dg.DefaultScheduleStatus.STOPPED,
+        description=description,
+    )
 
 
-@dg.schedule(
-    name="monitor_clickhouse_hourly",
-    cron_schedule="10 * * * *",
-    job_name="monitor_clickhouse",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.STOPPED,
-)
-def monitor_clickhouse_hourly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """Hourly (partitions change by the month, so more often tells nothing new). Off by default: with chDB every
-    run holds the data folder, and a `dagster job execute` or `dbopt` command on it meanwhile would fail; turn it
-    on with a ClickHouse server, or when only Dagster runs use the folder."""
-    return dg.RunRequest()
-
-
-@dg.schedule(
-    name="monitor_drift_every_30_min",
-    cron_schedule="*/30 * * * *",
-    job_name="monitor_drift",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.STOPPED,
-)
-def monitor_drift_every_30_min(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """Every 30 minutes, a sample of 2,000 conversations (plus the largest) and the index catalog. Off by default:
-    unlike the other monitoring it reads application tables (a few index lookups per sampled conversation), and
-    before Phase 1 it has nothing to sample; turn it on after phase1_postgres."""
-    return dg.RunRequest()
-
-
-SCHEDULES += [monitor_postgres_and_redis_every_5_min, monitor_clickhouse_hourly, monitor_drift_every_30_min]
+SCHEDULES += [
+    _monitoring(
+        "monitor_postgres_and_redis_every_5_min", "*/5 * * * *", "monitor_postgres_and_redis", True,
+        "Every 5 minutes: query latency p99, connections, cache hit rate, each over the 5 minutes since the previous "
+        "sample. On by default: it reads catalog views and Redis INFO only (no lock, no application table).",
+    ),
+    _monitoring(
+        "monitor_clickhouse_hourly", "10 * * * *", "monitor_clickhouse", False,
+        "Hourly (partitions change by the month, so more often tells nothing new). Off by default: with chDB every "
+        "run holds the data folder, and a `dagster job execute` or `dbopt` command on it meanwhile would fail; turn "
+        "it on with a ClickHouse server, or when only Dagster runs use the folder.",
+    ),
+    _monitoring(
+        "monitor_drift_every_30_min", "*/30 * * * *", "monitor_drift", False,
+        "Every 30 minutes, a sample of 2,000 conversations (plus the largest) and the index catalog. Off by default: "
+        "unlike the other monitoring it reads application tables (a few index lookups per sampled conversation), "
+        "and before Phase 1 it has nothing to sample; turn it on after phase1_postgres.",
+    ),
+]

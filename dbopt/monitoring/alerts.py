@@ -79,36 +79,19 @@ PARTITION_COUNT = Alert(
     fires="above",
     remedy_job="partition_cleanup",
 )
-COUNTER_DRIFT = Alert(
-    name="counter_drift",
-    asset="postgres_drift",
-    check="counter_drift_alert",
-    plan="sampled conversations whose counters differ from a recount",
-    threshold=0,
-    unit="",
-    fires="above",
-    remedy_job="reconcile_conversation_counters",
-)
-SEQUENCE_DRIFT = Alert(
-    name="sequence_drift",
-    asset="postgres_drift",
-    check="sequence_drift_alert",
-    plan="sampled conversations with a sequence-number anomaly",
-    threshold=0,
-    unit="",
-    fires="above",
-    remedy_job="reconcile_sequence_numbers",
-)
-INVALID_INDEX = Alert(
-    name="invalid_index",
-    asset="postgres_drift",
-    check="invalid_index_alert",
-    plan="INVALID indexes on the application's tables",
-    threshold=0,
-    unit="",
-    fires="above",
-    remedy_job="rebuild_invalid_indexes",
-)
+
+
+def _drift(name: str, plan: str, remedy_job: str) -> Alert:
+    """A drift alert: a check on postgres_drift that fires on any drift found (threshold 0)."""
+    return Alert(name=name, asset="postgres_drift", check=f"{name}_alert", plan=plan, threshold=0, unit="",
+                 fires="above", remedy_job=remedy_job)
+
+
+COUNTER_DRIFT = _drift("counter_drift", "sampled conversations whose counters differ from a recount",
+                       "reconcile_conversation_counters")
+SEQUENCE_DRIFT = _drift("sequence_drift", "sampled conversations with a sequence-number anomaly",
+                        "reconcile_sequence_numbers")
+INVALID_INDEX = _drift("invalid_index", "INVALID indexes on the application's tables", "rebuild_invalid_indexes")
 
 ALERTS: dict[str, Alert] = {
     a.name: a

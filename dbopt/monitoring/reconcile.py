@@ -29,14 +29,11 @@ from dbopt.postgres.sqlrun import query_file
 DIR = "postgres/monitoring"
 
 RECONCILE_COUNTERS = replace(phase1.COUNTERS_BACKFILL, name="conversation_counters/reconcile")
-RECONCILE_SEQUENCE_COUNTERS = Backfill(
+# Phase 1's counter initialization (same rows, locks and batch sizes), with a statement that only raises.
+RECONCILE_SEQUENCE_COUNTERS = replace(
+    phase1.SEQUENCE_INIT_COUNTERS,
     name="sequence_number/reconcile_counters",
-    table="conversations",
-    key=("id",),
     batch_path=f"{DIR}/reconcile/sequence_counters.batch.sql",
-    watch_tables=("conversations", "messages"),
-    target_batch_ms=50,  # holds conversation row locks: keep batches short
-    initial_batch=500,
 )
 RECONCILE_SEQUENCE_SWEEP = replace(phase1.SEQUENCE_SWEEP_MESSAGES, name="sequence_number/reconcile_sweep")
 
