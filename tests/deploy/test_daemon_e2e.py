@@ -98,7 +98,7 @@ def test_daemon_turns_the_partition_alert_into_partition_cleanup(team_home, pg_u
     _finish(launch, logs["launch"], "dagster job launch")
 
     daemon = _start([str(BIN / "dagster-daemon"), "run", "-w", WORKSPACE], env, logs["daemon"])
-    started = time.monotonic()
+    started, t0 = time.monotonic(), time.time()
     try:
         with team_home.instance() as instance:
             cleanup = None
@@ -117,7 +117,6 @@ def test_daemon_turns_the_partition_alert_into_partition_cleanup(team_home, pg_u
                     if run.job_name == "partition_cleanup" and run.status == dg.DagsterRunStatus.SUCCESS:
                         cleanup = run
                 time.sleep(1)
-            took = time.monotonic() - started
 
             # The monitoring run's alert fired with its value and threshold...
             (monitor,) = instance.get_runs(dg.RunsFilter(job_name="monitor_clickhouse"))
@@ -138,10 +137,16 @@ def test_daemon_turns_the_partition_alert_into_partition_cleanup(team_home, pg_u
                     break
                 assert time.monotonic() - started < DEADLINE_S + 30, [t.skip_reason for t in ticks[:3]]
                 time.sleep(1)
-            assert [t.run_ids for t in ticks if t.run_ids] == [[cleanup.run_id]]
+            (request,) = [t for t in ticks if t.run_ids]
+            assert request.run_ids == [cleanup.run_id]
             assert len(instance.get_runs(dg.RunsFilter(job_name="partition_cleanup"))) == 1
+            evaluated = instance.get_run_record_by_id(monitor.run_id).end_time
+            done = instance.get_run_record_by_id(cleanup.run_id)
+            timeline = (f"monitor_clickhouse ended +{evaluated - t0:.1f} s, sensor requested partition_cleanup "
+                        f"+{request.timestamp - t0:.1f} s, it started +{done.start_time - t0:.1f} s and succeeded "
+                        f"+{done.end_time - t0:.1f} s (t0: the daemon started)")
     finally:
         stop_process_group(daemon, timeout=60)
     assert daemon.returncode == 0, f"the daemon did not stop cleanly on SIGINT:\n{logs['daemon'].read_text()[-3000:]}"
     assert _partitions(ch_url, env, tmp_path) == 25  # 24 months of retention and the current one: under 36
-    print(f"alert to successful partition_cleanup: {took:.0f} s after the daemon started")
+    print(timeline)
