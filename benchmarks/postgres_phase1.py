@@ -29,33 +29,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 import psycopg  # noqa: E402
-from psycopg import conninfo  # noqa: E402
 
+from benchmarks.common import admin_url, clone, db_url, seeded_template  # noqa: E402
 from dbopt.postgres.connect import PgConnector  # noqa: E402
 from dbopt.postgres.traffic import Traffic, TrafficStats  # noqa: E402
-from dbopt.seed.clock import SeedClock  # noqa: E402
-from dbopt.seed.postgres import seed_postgres  # noqa: E402
-from dbopt.seed.scales import scale_for  # noqa: E402
 
 SINGLE_STATEMENT = """
 UPDATE messages AS m SET sequence_number = n.rn
 FROM (SELECT id, row_number() OVER (PARTITION BY conversation_id ORDER BY created_at, id) AS rn FROM messages) AS n
 WHERE m.id = n.id
 """
-
-
-def db_url(admin: str, name: str) -> str:
-    return conninfo.make_conninfo(admin, dbname=name)
-
-
-def clone(admin: str, template: str, name: str) -> str:
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    url = db_url(admin, name)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE")
-    return url
 
 
 def summary(stats: TrafficStats) -> tuple[float, float, int]:
@@ -98,22 +81,8 @@ def main() -> None:
     parser.add_argument("--pause-ratio", type=float, default=0.0, help="the backfills' pause_ratio (duty cycle)")
     args = parser.parse_args()
 
-    if args.url:
-        admin = args.url
-    else:
-        from dbopt.embedded.postgres import EmbeddedPostgres
-
-        EmbeddedPostgres.default().ensure_running()
-        admin = EmbeddedPostgres.default().url("postgres")
-    template = f"dbopt_bench_{args.scale}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (template,)).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{template}"')
-    if not exists:
-        print(f"seeding {args.scale} into {template} (once) ...", flush=True)
-        seed_postgres(PgConnector(db_url(admin, template)), scale_for(args.scale), SeedClock.now(),
-                      reset_first=False, progress=lambda line: print(line, flush=True))
+    admin = admin_url(args.url)
+    template = seeded_template(admin, args.scale)
     with psycopg.connect(db_url(admin, template)) as conn:
         rows = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
         version = conn.execute("SHOW server_version").fetchone()[0]

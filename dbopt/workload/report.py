@@ -209,7 +209,7 @@ def numbers(report: Report) -> list[dict[str, Any]]:
     return out
 
 
-def _md(rows: list[dict[str, Any]]) -> str:
+def md(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "_none_"
     cols = list(rows[0])
@@ -232,7 +232,7 @@ def markdown(report: Report) -> str:
     parts = [
         "### The plan's Load Testing Targets, measured (p95 ms; the plan's figure in brackets)",
         "",
-        _md(table_rows(report)),
+        md(table_rows(report)),
         "",
     ]
     if any(c and c.fallback for cells in report.rows.values() for c in cells):
@@ -241,12 +241,12 @@ def markdown(report: Report) -> str:
     for system, name in (("postgres", "PostgreSQL"), ("clickhouse", "ClickHouse")):
         parts.append(_run_line(f"{name} before Phase 1", report.baseline.get(system)))
         parts.append(_run_line(f"{name} after Phase 1", report.after.get(system)))
-    parts += ["", "### The plan's claims (medians, old code / new code)", "", _md(claims(report)), ""]
+    parts += ["", "### The plan's claims (medians, old code / new code)", "", md(claims(report)), ""]
     if report.equivalence:
         rows = [{"metric": METRICS[k].title, "compared": e.get("compared"), "different answers": e.get("mismatch_count"),
                  "explained differences": e.get("explained_count"), "passed": "yes" if e.get("passed") else "**NO**"}
                 for k, e in report.equivalence.items()]
-        parts += ["### Same answers (new code against old code, on a sample)", "", _md(rows), ""]
+        parts += ["### Same answers (new code against old code, on a sample)", "", md(rows), ""]
     picture = chart(report)
     if picture:
         parts += ["### p95 by phase (log scale)", "", "```", picture, "```", ""]
