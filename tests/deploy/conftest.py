@@ -29,10 +29,10 @@ class TeamHome:
 
 
 def dagster_pg_url(server_url: str, name: str) -> str:
-    """DAGSTER_PG_URL for database `name` on the same server, as deploy/dagster.yaml asks: a SQLAlchemy URL
-    naming the psycopg2 driver (SQLAlchemy 2.1 maps a bare postgresql:// to psycopg 3, with which
-    dagster-postgres cannot store events)."""
-    return urlunsplit(urlsplit(server_url)._replace(scheme="postgresql+psycopg2", path=f"/{name}"))
+    """DAGSTER_PG_URL for database `name` on the same server, written as people write it: a bare
+    postgresql:// URL (pyproject keeps SQLAlchemy below 2.1, which maps it to psycopg2; 2.1 maps it
+    to psycopg 3, with which dagster-postgres cannot store events)."""
+    return urlunsplit(urlsplit(server_url)._replace(scheme="postgresql", path=f"/{name}"))
 
 
 @pytest.fixture
