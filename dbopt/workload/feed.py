@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from dbopt.errors import DboptError
 from dbopt.workload import queries, service
+from dbopt.workload.state import CH_CDC
 from dbopt.workload.probe import Context, Equivalence, Pattern, Probe, cycle, zipf
 
 C = queries.CH
@@ -56,6 +58,12 @@ class FeedProbe(Probe):
         self.equivalence_users = equivalence_users  # each costs three CDC computations
 
     def prepare(self, ctx: Context) -> None:
+        if not ctx.state.has("ch.cdc"):
+            raise DboptError(
+                f"ClickHouse ({ctx.state.dataset.get('clickhouse', 'CLICKHOUSE_URL')}) has none or only some of the "
+                f"CDC tables ({', '.join(CH_CDC)}); point CLICKHOUSE_URL at the feed's database, or seed one with "
+                f"`dbopt seed`, then run the benchmark again."
+            )
         as_of = None
         if ctx.state.has("ch.candidates"):
             as_of = queries.ch(ctx.ch, "candidates_as_of")[0]["as_of"]

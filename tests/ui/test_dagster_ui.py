@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import subprocess
+import sys
 import time
 import urllib.request
 import uuid
@@ -32,34 +34,35 @@ BROWSER_ARGS = [
 
 
 @pytest.fixture
-def ui_database(embedded_pg) -> Iterator[str]:
-    """A database on the embedded server with the baseline and `tiny` data."""
-    from dbopt.postgres.connect import PgConnector
-    from dbopt.seed.clock import SeedClock
-    from dbopt.seed.postgres import seed_postgres
-    from dbopt.seed.scales import scale_for
-
+def ui_database(embedded_pg, tmp_path: Path) -> Iterator[str]:
+    """A database on the embedded server and a chDB folder, both with the baseline and `tiny`
+    data, seeded by `dbopt seed` in a process of its own (this one never opens that folder)."""
     name = f"dbopt_ui_{uuid.uuid4().hex[:8]}"
     admin = embedded_pg.url("postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = embedded_pg.url(name)
-    connector = PgConnector(url)
-    seed_postgres(connector, scale_for("tiny"), SeedClock.now(), reset_first=False, progress=lambda _: None)
-    connector.close()
+    env = {**os.environ, "DATABASE_URL": url, "CLICKHOUSE_URL": f"chdb://{tmp_path / 'clickhouse'}",
+           "DBOPT_HOME": str(tmp_path / "data")}
+    seeded = subprocess.run([str(Path(sys.executable).parent / "dbopt"), "seed", "--scale", "tiny"], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert seeded.returncode == 0, seeded.stdout + seeded.stderr
     yield url
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
-def dagster_ui(ui_database: str, tmp_path: Path) -> Iterator[str]:
-    """`dagster dev` on a free loopback port, in its own process group, stopped with SIGINT."""
+def dagster_ui(ui_database: str, embedded_redis, tmp_path: Path) -> Iterator[str]:
+    """`dagster dev` on a free loopback port, in its own process group, stopped with SIGINT.
+    Its runs use the test's PostgreSQL database and Redis, and a chDB folder of their own
+    (this process never opens it: chDB allows one process per folder)."""
     home = tmp_path / "dagster"
     home.mkdir()
     shutil.copy(REPO_ROOT / "deploy" / "dagster.local.yaml", home / "dagster.yaml")
-    env = {k: v for k, v in os.environ.items() if k not in ("CLICKHOUSE_URL", "REDIS_URL")}
-    env.update({"DATABASE_URL": ui_database, "DAGSTER_HOME": str(home), "DBOPT_HOME": str(tmp_path / "data")})
+    env = dict(os.environ)
+    env.update({"DATABASE_URL": ui_database, "DAGSTER_HOME": str(home), "DBOPT_HOME": str(tmp_path / "data"),
+                "REDIS_URL": embedded_redis.url(), "CLICKHOUSE_URL": f"chdb://{tmp_path / 'clickhouse'}"})
     port = free_port()
     proc = start_dagster_dev(port, REPO_ROOT / "workspace.yaml", env=env)
     base = f"http://127.0.0.1:{port}"
@@ -103,6 +106,26 @@ def ready(page, locator, *, enabled: bool = False, timeout_s: float = 120) -> No
     raise AssertionError(f"{locator} did not appear in {timeout_s:.0f} s (the page then: {shot})")
 
 
+def launch_from_launchpad(page, base: str, job: str, *, shots: tuple[str, str] | None = None,
+                         timeout_s: float = 480) -> str:
+    """Open the job's Launchpad, launch it with its defaults (they must be valid as they are),
+    and wait on the run's page, which updates live, for its Success badge."""
+    page.goto(f"{base}/locations/dbopt/jobs/{job}/playground")
+    launch = page.get_by_role("button", name="Launch Run")
+    ready(page, launch, enabled=True)
+    ready(page, page.get_by_text("No errors"))
+    if shots:
+        shoot(page, shots[0])
+    launch.click()
+    page.wait_for_url(re.compile(r".*/runs/[0-9a-f-]{36}"))
+    run_url = page.url
+    ready(page, page.get_by_text(re.compile(r"^(Success|Failure)$")), timeout_s=timeout_s)
+    assert page.get_by_text("Success", exact=True).count(), f"{job} failed: {run_url}"
+    if shots:
+        shoot(page, shots[1])
+    return run_url
+
+
 def test_launch_phase1_postgres_from_the_launchpad_and_read_its_checks(dagster_ui: str, ui_database: str) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -116,19 +139,23 @@ def test_launch_phase1_postgres_from_the_launchpad_and_read_its_checks(dagster_u
         # (zoomed out, long names are shortened in the nodes: look for short ones)
         ready(page, page.get_by_text("postgres_baseline", exact=True))
 
+        # As the runbook says: measure before Phase 1, roll it out, measure again.
+        launch_from_launchpad(page, dagster_ui, "workload_benchmark")
         # The Launchpad's defaults are valid as they are.
-        page.goto(f"{dagster_ui}/locations/dbopt/jobs/phase1_postgres/playground")
-        launch = page.get_by_role("button", name="Launch Run")
-        ready(page, launch, enabled=True)
-        ready(page, page.get_by_text("No errors"))
-        shoot(page, "launchpad")
-        launch.click()
-        page.wait_for_url(re.compile(r".*/runs/[0-9a-f-]{36}"))
-        run_url = page.url
+        run_url = launch_from_launchpad(page, dagster_ui, "phase1_postgres", shots=("launchpad", "run"))
+        launch_from_launchpad(page, dagster_ui, "workload_benchmark")
 
-        # The run page updates live; wait for its status badge.
-        ready(page, page.get_by_text("Success", exact=True), timeout_s=480)
-        shoot(page, "run")
+        # The plan's targets table, measured before and after, as markdown on the report asset.
+        page.goto(f"{dagster_ui}/assets/workload_benchmark_report")
+        ready(page, page.get_by_text("claims", exact=True))
+        # The plan's claims, each with the ratio measured and a verdict (the whole targets table
+        # is the `report` entry beside it).
+        page.locator("tr", has_text="claims").get_by_text("Show Markdown").first.click()
+        ready(page, page.get_by_role("columnheader", name="verdict"), timeout_s=30)
+        ready(page, page.get_by_text(re.compile("Message send")), timeout_s=30)
+        time.sleep(1)  # the dialog fades in
+        shoot(page, "benchmark_report")
+        page.keyboard.press("Escape")
 
         # The checks of the sequence-number backfill, on the asset's page.
         page.goto(f"{dagster_ui}/assets/sequence_number_backfill?view=checks")
