@@ -7,8 +7,8 @@ from typing import Any
 
 from dbopt.errors import DboptError
 from dbopt.workload import queries, service
-from dbopt.workload.state import CH_CDC
 from dbopt.workload.probe import Context, Equivalence, Pattern, Probe, cycle, zipf
+from dbopt.workload.state import CH_CDC
 
 C = queries.CH
 LIMIT = 20  # candidates per source, as the benchmark of docs/clickhouse.md
