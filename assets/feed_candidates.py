@@ -12,8 +12,8 @@ from pipelines.resources import ClickHouseResource
 D = Scoring()
 DIR = candidates.DIR
 SQL = (
-    f"{DIR}/010_create_candidates.sql", f"{DIR}/015_create_work.sql", f"{DIR}/020_posts.sql", f"{DIR}/025_follows.sql",
-    f"{DIR}/030_affinity.sql", f"{DIR}/035_pairs_followees.sql", f"{DIR}/035_pairs_affinity.sql",
+    f"{DIR}/010_create_candidates.sql", f"{DIR}/015_create_work.sql", f"{DIR}/020_posts.sql",
+    f"{DIR}/020_window_posts.fragment.sql", f"{DIR}/025_follows.sql", f"{DIR}/030_affinity.sql", f"{DIR}/035_pairs_followees.sql", f"{DIR}/035_pairs_affinity.sql",
     f"{DIR}/040_user_candidates.sql", f"{DIR}/050_trending.sql",
 )
 

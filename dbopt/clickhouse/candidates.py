@@ -160,7 +160,10 @@ def prepare(ch: ClickHouse, ddl: Ddl, scoring: Scoring, as_of: datetime, names: 
         swap.drop(ch, ddl, name)
     ddl.run(ch, f"{DIR}/015_create_work.sql", **work)
     params = scoring.params(as_of, users)
-    for file in ("020_posts.sql", "025_follows.sql", "030_affinity.sql"):
+    window_posts = sqlfiles.read(f"{DIR}/020_window_posts.fragment.sql").rstrip()
+    ch.command(sqlfiles.load(f"{DIR}/020_posts.sql", {**work, "window_posts": window_posts}),
+               {**params, "all_authors": 1})
+    for file in ("025_follows.sql", "030_affinity.sql"):
         ch.command(sqlfiles.load(f"{DIR}/{file}", work), params)
     return params
 

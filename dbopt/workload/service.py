@@ -170,8 +170,11 @@ def feed_params(user_id: str, limit: int, as_of: datetime) -> dict[str, Any]:
 def _feed_fragments() -> dict[str, str]:
     from dbopt import sqlfiles
 
-    return {name: sqlfiles.read(f"{queries.CH}/before_feed_{name}.fragment.sql").rstrip()
-            for name in ("followed", "affinity", "window_posts")}
+    fragments = {name: sqlfiles.read(f"{queries.CH}/before_feed_{name}.fragment.sql").rstrip()
+                 for name in ("followed", "affinity")}
+    # The posts of the window as the candidate build defines them, computed per request.
+    fragments["window_posts"] = sqlfiles.read("clickhouse/phase1/feed_candidates/020_window_posts.fragment.sql").rstrip()
+    return fragments
 
 
 def feed_old(ch: Any, user_id: str, limit: int, as_of: datetime) -> list[dict[str, Any]]:

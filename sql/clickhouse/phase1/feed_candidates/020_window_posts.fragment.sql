@@ -1,6 +1,7 @@
-    -- The window's live posts of the query's `authors` (all of them with all_authors = 1),
-    -- with their counts at as_of and the freshness and engagement scores (the build's
-    -- 020_posts.sql, at request time).
+    -- The window's live posts of the enclosing query's `authors` (all of them with
+    -- all_authors = 1), with their counts at as_of and the freshness and engagement scores.
+    -- One definition for two users: the candidate build (020_posts.sql, every author) and
+    -- the feed before Phase 1.2, which computed it at request time (queries/before_feed_*).
     live AS (
         SELECT post_id, argMax(author_id, version) AS author, argMax(created_at, version) AS created,
                argMax(op, version) AS last_op
