@@ -13,8 +13,9 @@ from pipelines.resources import PostgresResource
 @dg.op(
     pool="postgres_ddl",
     description=(
-        "Drops what Phase 1.1 added (triggers first, indexes concurrently, constraints, columns, functions) under "
-        "lock_timeout with retries, then compares the catalog with the fingerprint taken before the rollout. "
+        "Drops what Phase 1.1 added (indexes concurrently first, then the counters' triggers, then each column "
+        "together with the trigger that fills it, then functions) under lock_timeout with retries, so that the "
+        "application can write after every step, then compares the catalog with the fingerprint taken before the rollout. "
         "Works from any point of a half-finished rollout; running it twice is harmless. Rows are never touched: "
         "dropping a column is a catalog change. Requires confirm = \"rollback\"; otherwise a dry run."
     ),

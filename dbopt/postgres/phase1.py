@@ -136,21 +136,24 @@ BACKFILLS = (
     "content_tsv/backfill",
 )
 
-# Reverse order of application: triggers first (nothing new is written to the columns),
-# then indexes and constraints, then columns, then the functions nothing calls any more.
+# Every step leaves a schema the application can write to, as on the way forward:
+# 1. indexes and the unique constraint go first (concurrently), while every trigger still
+#    keeps every column right; DROP INDEX CONCURRENTLY waits for old snapshots, harmlessly;
+# 2. the conversation counters' triggers (their columns only go stale, nothing fails);
+# 3. each messages column goes in one transaction with the trigger that fills it, so no
+#    insert ever meets a NOT NULL column whose trigger is gone;
+# 4. conversations' columns, then the functions nothing calls any more.
 ROLLBACK = [
-    _rollback("content_tsv", "030_trigger"),
-    _rollback("conversation_counters", "040_last_message_trigger"),
-    _rollback("conversation_counters", "030_member_triggers"),
-    _rollback("sequence_number", "040_trigger"),
     _rollback("content_tsv", "050_gin_index", transactional=False),
-    _rollback("sequence_number", "130_unique_constraint", transactional=False),
-    _rollback("sequence_number", "110_set_not_null"),
     _rollback("query_indexes", "030_message_attachments_message_id", transactional=False),
     _rollback("query_indexes", "020_posts_user_created_id", transactional=False),
     _rollback("query_indexes", "010_messages_conversation_created_id", transactional=False),
+    _rollback("sequence_number", "130_unique_constraint", transactional=False),
+    _rollback("conversation_counters", "040_last_message_trigger"),
+    _rollback("conversation_counters", "030_member_triggers"),
     _rollback("content_tsv", "010_column"),
     _rollback("sequence_number", "020_messages_column"),
+    _rollback("sequence_number", "110_set_not_null"),
     _rollback("sequence_number", "010_conversation_counter"),
     _rollback("conversation_counters", "010_columns"),
     _rollback("content_tsv", "020_function"),

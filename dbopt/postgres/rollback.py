@@ -1,8 +1,11 @@
 """Return PostgreSQL to the baseline schema after (part of) Phase 1.1, keeping every row.
 
-Online like the rollout: triggers go first, indexes are dropped concurrently, columns are
-dropped under the runner's lock_timeout (a catalog change, no rewrite). Every statement
-is IF EXISTS, so it works from any point of a half-finished rollout and twice in a row.
+Online like the rollout, and every step leaves a schema the application can write to:
+indexes go first (concurrently, while the triggers still keep every column right), then
+the counters' triggers, then each messages column in one transaction with the trigger that
+fills it, then conversations' columns and the functions; DDL runs under the runner's
+lock_timeout (dropping a column is a catalog change, no rewrite). Every statement is
+IF EXISTS, so it works from any point of a half-finished rollout and twice in a row.
 """
 
 from __future__ import annotations
