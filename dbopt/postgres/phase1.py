@@ -41,6 +41,7 @@ SEQUENCE_TRIGGER = [
     _sql("sequence_number", "010_conversation_counter"),
     _sql("sequence_number", "020_messages_column"),
     _sql("sequence_number", "030_functions"),
+    _sql("sequence_number", "035_retry_safe_functions"),
     _sql("sequence_number", "040_trigger"),
 ]
 
@@ -87,6 +88,7 @@ SEQUENCE_CONSTRAINTS = [
 COUNTER_TRIGGERS = [
     _sql("conversation_counters", "010_columns"),
     _sql("conversation_counters", "020_functions"),
+    _sql("conversation_counters", "025_pinned_functions"),
     _sql("conversation_counters", "030_member_triggers"),
     _sql("conversation_counters", "040_last_message_trigger"),
 ]
@@ -107,6 +109,7 @@ def content_tsv_trigger(ts_literal: str) -> list[Sql]:
     return [
         _sql("content_tsv", "010_column"),
         _sql("content_tsv", "020_function", render={"ts_config": ts_literal}),
+        _sql("content_tsv", "025_pinned_function"),
         _sql("content_tsv", "030_trigger"),
     ]
 

@@ -8,9 +8,11 @@ import threading
 import uuid
 
 import psycopg
+import pytest
 
 from dbopt.postgres.traffic import Traffic
 from tests.postgres.conftest import failures, run_job
+from tests.postgres.invariants import violations
 
 CONFIRM = {"ops": {"rollback_postgres_schema": {"config": {"confirm": "rollback"}}}}
 WAIT_S = 60  # bound on every wait for a helper thread
@@ -70,3 +72,136 @@ def test_rollback_while_four_writers_insert_and_a_snapshot_is_held(phase1_pg_url
         )}
     assert after == before | inserted  # every row kept, every write landed
     assert "sequence_number" not in columns and "content_tsv" not in columns
+
+
+# --- item 2: a retried send ------------------------------------------------------------------
+
+SEND = "INSERT INTO messages (id, conversation_id, sender_id, content) VALUES (%s, %s, gen_random_uuid(), 'hi')"
+RETRY = SEND + " ON CONFLICT (id) DO NOTHING"
+
+
+def _top(conn: psycopg.Connection, conversation: uuid.UUID) -> tuple[int, int]:
+    """(max sequence_number, last_sequence_number) of a conversation."""
+    return conn.execute(
+        "SELECT (SELECT max(sequence_number) FROM messages WHERE conversation_id = c.id), c.last_sequence_number "
+        "FROM conversations c WHERE c.id = %s",
+        (conversation,),
+    ).fetchone()
+
+
+def _two_conversations(conn: psycopg.Connection) -> tuple[uuid.UUID, uuid.UUID]:
+    rows = conn.execute("SELECT conversation_id FROM messages GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 2").fetchall()
+    return rows[0][0], rows[1][0]
+
+
+def test_a_retried_send_takes_no_number(phase1_pg_url: str) -> None:
+    with psycopg.connect(phase1_pg_url, autocommit=True) as conn:
+        conv, other = _two_conversations(conn)
+        x = uuid.uuid4()
+        conn.execute(SEND, (x, conv))
+        top, counter = _top(conn, conv)
+        assert top == counter
+        # The client retries the send that had gone through, the same way and into another
+        # conversation; an upsert keeps the row's number too.
+        conn.execute(RETRY, (x, conv))
+        conn.execute(RETRY, (x, other))
+        conn.execute(SEND + " ON CONFLICT (id) DO UPDATE SET content = EXCLUDED.content", (x, conv))
+        # One statement with a new message, the retried one, and the new one twice.
+        y, z = uuid.uuid4(), uuid.uuid4()
+        conn.execute(
+            "INSERT INTO messages (id, conversation_id, sender_id) SELECT v.id, %s, gen_random_uuid() "
+            "FROM unnest(%s::uuid[]) WITH ORDINALITY AS v(id, n) ORDER BY n ON CONFLICT (id) DO NOTHING",
+            (conv, [y, x, z, y]),
+        )
+        numbers = dict(conn.execute(
+            "SELECT id, sequence_number FROM messages WHERE id = ANY(%s)", ([x, y, z],)
+        ).fetchall())
+        assert numbers == {x: top, y: top + 1, z: top + 2}
+        assert _top(conn, conv) == (top + 2, top + 2)
+        assert _top(conn, other)[0] == _top(conn, other)[1]
+        # A plain insert of an existing id is refused as before, and takes no number either.
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(SEND, (x, conv))
+        w = uuid.uuid4()
+        conn.execute(SEND, (w, conv))
+        assert conn.execute("SELECT sequence_number FROM messages WHERE id = %s", (w,)).fetchone()[0] == top + 3
+    assert violations(phase1_pg_url) == {}
+
+
+def test_concurrent_retries_of_the_same_sends(phase1_pg_url: str) -> None:
+    """Two clients send each message at the same moment (a retry racing the original)."""
+    with psycopg.connect(phase1_pg_url) as conn:
+        conv, other = _two_conversations(conn)
+    rounds = 40
+    ids = {conv: [uuid.uuid4() for _ in range(rounds)], other: [uuid.uuid4() for _ in range(rounds)]}
+    barrier = threading.Barrier(4, timeout=WAIT_S)
+    errors: list[str] = []
+
+    def client(n: int) -> None:
+        with psycopg.connect(phase1_pg_url, autocommit=True) as conn:
+            # Clients 0 and 1 send each message of one conversation at the same moment,
+            # clients 2 and 3 those of the other one.
+            target = conv if n < 2 else other
+            for mid in ids[target]:
+                try:
+                    barrier.wait()
+                    conn.execute(RETRY, (mid, target))
+                except (psycopg.Error, threading.BrokenBarrierError) as exc:
+                    errors.append(str(exc).splitlines()[0])
+                    barrier.abort()
+                    return
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(WAIT_S)
+    assert not errors, errors[:3]
+    with psycopg.connect(phase1_pg_url) as conn:
+        sent = ids[conv] + ids[other]
+        assert conn.execute("SELECT count(*) FROM messages WHERE id = ANY(%s)", (sent,)).fetchone()[0] == 2 * rounds
+    assert violations(phase1_pg_url) == {}  # gapless 1..N, counter = max, in both conversations
+
+
+# --- item 4: search_path --------------------------------------------------------------------
+
+
+def test_sessions_with_another_search_path_and_a_dml_only_role_insert(phase1_pg_url: str) -> None:
+    role = f"dbopt_app_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(phase1_pg_url, autocommit=True) as conn:
+        conv, _ = _two_conversations(conn)
+        conn.execute("CREATE SCHEMA elsewhere")
+        # Tables of the same name elsewhere must not catch the triggers' statements.
+        conn.execute("CREATE TABLE elsewhere.conversations (id uuid, last_sequence_number bigint)")
+        conn.execute("CREATE TABLE elsewhere.messages (id uuid, conversation_id uuid, sequence_number bigint)")
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        try:
+            conn.execute(f"GRANT USAGE ON SCHEMA public, elsewhere TO {role}")
+            conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
+            app_url = psycopg.conninfo.make_conninfo(phase1_pg_url, user=role)
+            for path in ("pg_catalog", "elsewhere, public"):
+                for url in (phase1_pg_url, app_url):
+                    with psycopg.connect(url, autocommit=True) as app:
+                        app.execute(f"SET search_path = {path}")
+                        top = app.execute(
+                            "SELECT last_sequence_number FROM public.conversations WHERE id = %s", (conv,)
+                        ).fetchone()[0]
+                        mid = uuid.uuid4()
+                        app.execute(
+                            "INSERT INTO public.messages (id, conversation_id, sender_id, content) "
+                            "VALUES (%s, %s, gen_random_uuid(), 'search path')",
+                            (mid, conv),
+                        )
+                        app.execute(
+                            "INSERT INTO public.conversation_members (conversation_id, user_id) "
+                            "VALUES (%s, gen_random_uuid())",
+                            (conv,),
+                        )
+                        assert app.execute(
+                            "SELECT sequence_number, content_tsv IS NOT NULL FROM public.messages WHERE id = %s", (mid,)
+                        ).fetchone() == (top + 1, True)
+            assert conn.execute("SELECT count(*) FROM elsewhere.conversations").fetchone()[0] == 0
+        finally:
+            conn.execute(f"DROP OWNED BY {role}")
+            conn.execute(f"DROP ROLE {role}")
+    assert violations(phase1_pg_url) == {}
