@@ -128,6 +128,10 @@ def content_tsv_backfill(ts_literal: str) -> Backfill:
 
 CONTENT_TSV_INDEX = [_index("content_tsv", "050_gin_index")]
 
+# --- the end: statistics for what the rollout changed, before the checks read plans --------
+
+ANALYZE_CHANGED = Sql("analyze/010_analyze", f"{P}/analyze/010_analyze.sql", rerun=True, statement_timeout_s=900)
+
 # --- everything, and its undoing --------------------------------------------------------------
 
 BACKFILLS = (

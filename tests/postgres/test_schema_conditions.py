@@ -205,3 +205,28 @@ def test_sessions_with_another_search_path_and_a_dml_only_role_insert(phase1_pg_
             conn.execute(f"DROP OWNED BY {role}")
             conn.execute(f"DROP ROLE {role}")
     assert violations(phase1_pg_url) == {}
+
+
+# --- item 7 of issue 11: statistics -----------------------------------------------------------
+
+
+def test_the_rollout_leaves_statistics_and_search_uses_the_gin_index(phase1_pg_url: str) -> None:
+    """Right after phase1_postgres (the template is the database as the job left it)."""
+    with psycopg.connect(phase1_pg_url) as conn:
+        stats = set(conn.execute(
+            "SELECT tablename || '.' || attname FROM pg_stats WHERE schemaname = 'public' "
+            "AND (tablename, attname) IN (('messages', 'content_tsv'), ('messages', 'sequence_number'), "
+            "('conversations', 'last_sequence_number'), ('conversations', 'member_count'))"
+        ).fetchall())
+        assert {s[0] for s in stats} == {
+            "messages.content_tsv", "messages.sequence_number",
+            "conversations.last_sequence_number", "conversations.member_count",
+        }
+        word = conn.execute(  # a word of some message, rare enough for an index
+            "SELECT w FROM (SELECT unnest(tsvector_to_array(content_tsv)) AS w FROM messages) t "
+            "GROUP BY w ORDER BY count(*), w LIMIT 1"
+        ).fetchone()[0]
+        plan = "\n".join(r[0] for r in conn.execute(
+            "EXPLAIN SELECT id FROM messages WHERE content_tsv @@ plainto_tsquery('simple'::regconfig, %s)", (word,)
+        ).fetchall())
+    assert "idx_messages_content_tsv" in plan and "Seq Scan" not in plan, plan
