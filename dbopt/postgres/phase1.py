@@ -43,6 +43,7 @@ SEQUENCE_TRIGGER = [
     _sql("sequence_number", "030_functions"),
     _sql("sequence_number", "035_retry_safe_functions"),
     _sql("sequence_number", "040_trigger"),
+    _sql("sequence_number", "045_moves_and_truncate"),
 ]
 
 SEQUENCE_INIT_COUNTERS = Backfill(
@@ -91,6 +92,7 @@ COUNTER_TRIGGERS = [
     _sql("conversation_counters", "025_pinned_functions"),
     _sql("conversation_counters", "030_member_triggers"),
     _sql("conversation_counters", "040_last_message_trigger"),
+    _sql("conversation_counters", "045_moves_and_truncate"),
 ]
 COUNTERS_BACKFILL = Backfill(
     name="conversation_counters/backfill",
@@ -146,7 +148,7 @@ BACKFILLS = (
 # Every step leaves a schema the application can write to, as on the way forward:
 # 1. indexes and the unique constraint go first (concurrently), while every trigger still
 #    keeps every column right; DROP INDEX CONCURRENTLY waits for old snapshots, harmlessly;
-# 2. the conversation counters' triggers (their columns only go stale, nothing fails);
+# 2. the counters' triggers and those for moves and TRUNCATE (columns only go stale, nothing fails);
 # 3. each messages column goes in one transaction with the trigger that fills it, so no
 #    insert ever meets a NOT NULL column whose trigger is gone;
 # 4. conversations' columns, then the functions nothing calls any more.
@@ -156,8 +158,10 @@ ROLLBACK = [
     _rollback("query_indexes", "020_posts_user_created_id", transactional=False),
     _rollback("query_indexes", "010_messages_conversation_created_id", transactional=False),
     _rollback("sequence_number", "130_unique_constraint", transactional=False),
+    _rollback("conversation_counters", "045_moves_and_truncate"),
     _rollback("conversation_counters", "040_last_message_trigger"),
     _rollback("conversation_counters", "030_member_triggers"),
+    _rollback("sequence_number", "045_moves_and_truncate"),
     _rollback("content_tsv", "010_column"),
     _rollback("sequence_number", "020_messages_column"),
     _rollback("sequence_number", "110_set_not_null"),

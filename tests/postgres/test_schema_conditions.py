@@ -230,3 +230,96 @@ def test_the_rollout_leaves_statistics_and_search_uses_the_gin_index(phase1_pg_u
             "EXPLAIN SELECT id FROM messages WHERE content_tsv @@ plainto_tsquery('simple'::regconfig, %s)", (word,)
         ).fetchall())
     assert "idx_messages_content_tsv" in plan and "Seq Scan" not in plan, plan
+
+
+# --- item 5: moved messages and members, TRUNCATE ------------------------------------------
+
+GAPLESS = "numbers not exactly 1..N (no hard deletes happen in these tests)"
+
+
+def _kept(url: str) -> dict[str, int]:
+    """The contract's invariants; a message moved out of a conversation leaves a gap there, like a delete."""
+    return {k: v for k, v in violations(url).items() if k != GAPLESS}
+
+
+def test_moved_messages_and_members_keep_both_conversations_right(phase1_pg_url: str) -> None:
+    with psycopg.connect(phase1_pg_url, autocommit=True) as conn:
+        a, b = _two_conversations(conn)
+        top_a, _ = _top(conn, a)
+        top_b, _ = _top(conn, b)
+        newest_a = conn.execute(
+            "SELECT id FROM messages WHERE conversation_id = %s ORDER BY created_at DESC, id DESC LIMIT 1", (a,)
+        ).fetchone()[0]
+        # A's newest message and the one holding its top number move to B.
+        moved = {newest_a, conn.execute(
+            "SELECT id FROM messages WHERE conversation_id = %s AND sequence_number = %s", (a, top_a)
+        ).fetchone()[0]}
+        conn.execute("UPDATE messages SET conversation_id = %s WHERE id = ANY(%s)", (b, list(moved)))
+        numbers = sorted(r[0] for r in conn.execute(
+            "SELECT sequence_number FROM messages WHERE id = ANY(%s)", (list(moved),)
+        ))
+        assert numbers == list(range(top_b + 1, top_b + 1 + len(moved)))
+        assert _top(conn, b) == (top_b + len(moved),) * 2
+        assert _top(conn, a)[0] == _top(conn, a)[1] < top_a
+        # A member moves too, and the next message of A follows A's new maximum.
+        conn.execute(
+            "UPDATE conversation_members SET conversation_id = %s WHERE (conversation_id, user_id) = "
+            "(SELECT conversation_id, user_id FROM conversation_members WHERE conversation_id = %s LIMIT 1)",
+            (b, a),
+        )
+        mid = uuid.uuid4()
+        conn.execute(SEND, (mid, a))
+        assert conn.execute("SELECT sequence_number FROM messages WHERE id = %s", (mid,)).fetchone()[0] == _top(conn, a)[1]
+    assert _kept(phase1_pg_url) == {}
+
+
+def test_opposite_moves_and_sends_at_once(phase1_pg_url: str) -> None:
+    """Two sessions move messages in opposite directions while two send: no deadlock, counters right."""
+    with psycopg.connect(phase1_pg_url) as conn:
+        a, b = _two_conversations(conn)
+    rounds = 20
+    barrier = threading.Barrier(4, timeout=WAIT_S)
+    errors: list[str] = []
+
+    def session(n: int) -> None:
+        src, dst = (a, b) if n % 2 else (b, a)
+        with psycopg.connect(phase1_pg_url, autocommit=True) as conn:
+            for _ in range(rounds):
+                try:
+                    barrier.wait()
+                    if n < 2:
+                        conn.execute(
+                            "UPDATE messages SET conversation_id = %s WHERE id = (SELECT id FROM messages "
+                            "WHERE conversation_id = %s ORDER BY sequence_number DESC LIMIT 1)",
+                            (dst, src),
+                        )
+                    else:
+                        conn.execute(SEND, (uuid.uuid4(), src))
+                except (psycopg.Error, threading.BrokenBarrierError) as exc:
+                    errors.append(str(exc).splitlines()[0])
+                    barrier.abort()
+                    return
+
+    threads = [threading.Thread(target=session, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(WAIT_S)
+    assert not errors, errors[:3]
+    assert _kept(phase1_pg_url) == {}  # unique numbers, counters = max, last messages right
+
+
+def test_truncate_resets_the_counters(phase1_pg_url: str) -> None:
+    with psycopg.connect(phase1_pg_url, autocommit=True) as conn:
+        a, _ = _two_conversations(conn)
+        conn.execute("TRUNCATE messages CASCADE")
+        conn.execute("TRUNCATE conversation_members")
+        assert conn.execute(
+            "SELECT count(*) FROM conversations WHERE last_sequence_number <> 0 OR member_count <> 0 "
+            "OR last_message_id IS NOT NULL OR last_message_at IS NOT NULL"
+        ).fetchone()[0] == 0
+        mid = uuid.uuid4()
+        conn.execute(SEND, (mid, a))
+        conn.execute("INSERT INTO conversation_members (conversation_id, user_id) VALUES (%s, gen_random_uuid())", (a,))
+        assert conn.execute("SELECT sequence_number FROM messages WHERE id = %s", (mid,)).fetchone()[0] == 1
+    assert violations(phase1_pg_url) == {}
