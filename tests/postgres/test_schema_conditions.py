@@ -323,3 +323,47 @@ def test_truncate_resets_the_counters(phase1_pg_url: str) -> None:
         conn.execute("INSERT INTO conversation_members (conversation_id, user_id) VALUES (%s, gen_random_uuid())", (a,))
         assert conn.execute("SELECT sequence_number FROM messages WHERE id = %s", (mid,)).fetchone()[0] == 1
     assert violations(phase1_pg_url) == {}
+
+
+# --- a database rolled out before these fixes --------------------------------------------------
+
+NEW_STEPS = (
+    "sequence_number/035_retry_safe_functions", "sequence_number/045_moves_and_truncate",
+    "conversation_counters/025_pinned_functions", "conversation_counters/045_moves_and_truncate",
+    "content_tsv/025_pinned_function",
+)
+
+
+def test_a_database_rolled_out_with_the_old_functions_takes_the_new_steps(phase1_pg_url: str) -> None:
+    """The old functions stay ledgered as they were (no ChangedMigration); the next run applies the new steps."""
+    from dbopt import sqlfiles
+    from dbopt.postgres import phase1
+
+    with psycopg.connect(phase1_pg_url, autocommit=True) as conn:
+        for name in ("sequence_number/045_moves_and_truncate", "conversation_counters/045_moves_and_truncate"):
+            conn.execute(sqlfiles.load(f"{phase1.P}/{name}.rollback.sql"))
+        for name in ("sequence_number/030_functions", "conversation_counters/020_functions"):
+            conn.execute(sqlfiles.load(f"{phase1.P}/{name}.sql"))  # as the old rollout left them
+        conn.execute("ALTER FUNCTION dbopt.messages_content_tsv() RESET search_path")
+        conn.execute("DELETE FROM dbopt.migration_ledger WHERE step = ANY(%s)", (list(NEW_STEPS),))
+    result = run_job(phase1_pg_url, "phase1_postgres")
+    assert result.success, failures(result)
+    with psycopg.connect(phase1_pg_url, autocommit=True) as conn:
+        applied = {r[0] for r in conn.execute(
+            "SELECT step FROM dbopt.migration_ledger WHERE outcome = 'applied' AND step = ANY(%s)", (list(NEW_STEPS),)
+        )}
+        assert applied == set(NEW_STEPS)
+        unpinned = conn.execute(
+            "SELECT array_agg(proname) FROM pg_proc WHERE pronamespace = 'dbopt'::regnamespace AND prorettype = "
+            "'trigger'::regtype AND NOT coalesce(proconfig::text[] @> ARRAY['search_path=pg_catalog, public, pg_temp'], false)"
+        ).fetchone()[0]
+        assert unpinned is None
+        conv, _ = _two_conversations(conn)
+        x = uuid.uuid4()
+        conn.execute(SEND, (x, conv))
+        conn.execute(RETRY, (x, conv))
+        y = uuid.uuid4()
+        conn.execute(SEND, (y, conv))
+        numbers = dict(conn.execute("SELECT id, sequence_number FROM messages WHERE id IN (%s, %s)", (x, y)).fetchall())
+        assert numbers[y] == numbers[x] + 1
+    assert violations(phase1_pg_url) == {}
