@@ -163,6 +163,19 @@ def test_concurrent_retries_of_the_same_sends(phase1_pg_url: str) -> None:
     assert violations(phase1_pg_url) == {}  # gapless 1..N, counter = max, in both conversations
 
 
+def test_a_retried_join_counts_once(phase1_pg_url: str) -> None:
+    """member_count's triggers fire AFTER INSERT, which a row skipped by ON CONFLICT never reaches."""
+    join = ("INSERT INTO conversation_members (conversation_id, user_id) VALUES (%s, %s) "
+            "ON CONFLICT (conversation_id, user_id) DO NOTHING")
+    with psycopg.connect(phase1_pg_url, autocommit=True) as conn:
+        conv, _ = _two_conversations(conn)
+        user = uuid.uuid4()
+        for _ in range(3):
+            conn.execute(join, (conv, user))
+        conn.execute(join.replace("DO NOTHING", "DO UPDATE SET role = 'admin'"), (conv, user))
+    assert violations(phase1_pg_url) == {}
+
+
 # --- item 4: search_path --------------------------------------------------------------------
 
 
