@@ -16,6 +16,15 @@ ALL_TRIGGERS = (
     "update_member_count_on_add",
     "update_member_count_on_remove",
 )
+MOVE_AND_TRUNCATE_TRIGGERS = (
+    "set_message_sequence_on_move",
+    "release_message_sequence_on_move",
+    "reset_message_sequence_on_truncate",
+    "update_last_message_on_move",
+    "reset_last_message_on_truncate",
+    "update_member_count_on_move",
+    "reset_member_count_on_truncate",
+)
 
 
 @dg.asset_check(
@@ -67,7 +76,7 @@ def plan_queries_run_and_use_indexes(postgres: PostgresResource) -> dg.AssetChec
     description="Every trigger of the contract (and dbopt's content_tsv trigger) exists and is enabled.",
 )
 def phase1_triggers_enabled(postgres: PostgresResource) -> dg.AssetCheckResult:
-    return triggers_enabled(postgres, ALL_TRIGGERS)
+    return triggers_enabled(postgres, ALL_TRIGGERS + MOVE_AND_TRUNCATE_TRIGGERS)
 
 
 @dg.asset_check(

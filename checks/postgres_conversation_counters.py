@@ -16,11 +16,16 @@ class SampleConfig(dg.Config):
     asset="conversation_counters_triggers",
     blocking=True,
     description="The triggers update_member_count_on_add, update_member_count_on_remove and "
-    "update_last_message_on_insert exist and are enabled.",
+    "update_last_message_on_insert exist and are enabled, and those that follow moves and TRUNCATE.",
 )
 def counter_triggers_enabled(postgres: PostgresResource) -> dg.AssetCheckResult:
     return triggers_enabled(
-        postgres, ("update_member_count_on_add", "update_member_count_on_remove", "update_last_message_on_insert")
+        postgres,
+        (
+            "update_member_count_on_add", "update_member_count_on_remove", "update_last_message_on_insert",
+            "update_last_message_on_move", "reset_last_message_on_truncate", "update_member_count_on_move",
+            "reset_member_count_on_truncate",
+        ),
     )
 
 

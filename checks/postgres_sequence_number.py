@@ -12,10 +12,15 @@ from pipelines.resources import PostgresResource
 @dg.asset_check(
     asset="sequence_number_trigger",
     blocking=True,
-    description="The trigger set_message_sequence exists and is enabled, so no new message goes unnumbered.",
+    description="The trigger set_message_sequence exists and is enabled, so no new message goes unnumbered; "
+    "so do those that renumber a moved message and reset the counters on TRUNCATE.",
 )
 def set_message_sequence_enabled(postgres: PostgresResource) -> dg.AssetCheckResult:
-    return triggers_enabled(postgres, ("set_message_sequence",))
+    return triggers_enabled(
+        postgres,
+        ("set_message_sequence", "set_message_sequence_on_move", "release_message_sequence_on_move",
+         "reset_message_sequence_on_truncate"),
+    )
 
 
 @dg.asset_check(
