@@ -74,6 +74,34 @@ def test_rollback_while_four_writers_insert_and_a_snapshot_is_held(phase1_pg_url
     assert "sequence_number" not in columns and "content_tsv" not in columns
 
 
+def test_a_rollback_stopped_half_way_leaves_a_writable_schema_and_a_rerun_finishes(phase1_pg_url: str) -> None:
+    """A session's open transaction on `conversations` stops the rollback at its first DDL there."""
+    from dbopt.errors import LockTimeout
+    from dbopt.postgres.connect import PgConnector
+    from dbopt.postgres.rollback import rollback_phase1
+    from dbopt.postgres.runner import MigrationRunner, RunnerSettings
+
+    settings = RunnerSettings(lock_timeout_ms=100, attempts=2, backoff_base_s=0.05, backoff_max_s=0.1)
+    connector = PgConnector(phase1_pg_url)
+    traffic = Traffic(phase1_pg_url, kinds=("send_hot", "send_random", "members"))
+    try:
+        with traffic, psycopg.connect(phase1_pg_url) as holder:
+            holder.execute("SELECT count(*) FROM conversations").fetchone()  # transaction stays open
+            with pytest.raises(LockTimeout, match="gave up"):
+                rollback_phase1(MigrationRunner(connector, settings=settings), dry_run=False)
+            with psycopg.connect(phase1_pg_url, autocommit=True) as conn:  # the application still writes
+                conv, _ = _two_conversations(conn)
+                conn.execute(SEND, (uuid.uuid4(), conv))
+                conn.execute("INSERT INTO conversations (id) VALUES (gen_random_uuid())")
+            holder.rollback()
+            report = rollback_phase1(MigrationRunner(connector), dry_run=False)
+    finally:
+        connector.close()
+    assert report.matches_baseline, report.remaining_differences
+    assert not traffic.stats.errors, traffic.stats.errors[:3]
+    assert all(traffic.stats.ops[k] > 0 for k in ("send_hot", "send_random", "members")), traffic.stats.ops
+
+
 # --- item 2: a retried send ------------------------------------------------------------------
 
 SEND = "INSERT INTO messages (id, conversation_id, sender_id, content) VALUES (%s, %s, gen_random_uuid(), 'hi')"
