@@ -218,6 +218,8 @@ class Move:
         self._copy_months()
         self.hook(self.table, "months_copied")
         self._catch_up()
+        if self.partitioned:
+            self._verify_no_extra_rows()
         swap.drop(self.ch, self.ddl, self.snap)
         swap.create_like(self.ch, self.ddl, self.snap, self.work)
         swap.attach_all(self.ch, self.snap, self.work)
@@ -285,6 +287,39 @@ class Move:
                 self.report.rows_copied = added  # the restore's first round is its copy
             self.log(f"{self.table}: caught up {added:,} events that arrived during the copy ({len(behind)} months)")
 
+    def _verify_no_extra_rows(self) -> None:
+        """Every month both ways before the swap: rows and checksum equal, or else the new
+        table may lack rows (new events: the catch-up's and the reconcile's) but never hold
+        one the source does not. A month with extra rows is copied again; still wrong after
+        `max_recopies`, the step fails and the live table stays as it is."""
+        for attempt in range(self.max_recopies + 1):
+            source = month_stats(self.ch, self.table, self.columns)
+            target = month_stats(self.ch, self.work, self.columns)
+            differ = sorted(m for m in set(source) | set(target) if source.get(m) != target.get(m))
+            extra = dict(self.ch.rows(
+                self._load("045_extra_rows.sql", target=self.work, source=self.table), {"months": differ}
+            )) if differ else {}
+            if not extra:
+                return
+            if attempt == self.max_recopies:
+                break
+            for month in sorted(extra):
+                self.log(f"{self.table}: month {month} holds {int(extra[month]):,} rows the source does not "
+                         f"(a doubled copy, or rows deleted from the source meanwhile); copying it again")
+                self.ddl.run(self.ch, f"{DIR}/030_copy_month_rollback.sql", target=self.work,
+                             partition_id=_partition_id(int(month)))
+                self.ch.command(self._load("030_copy_month.sql", target=self.work, source=self.table),
+                                {"month": int(month)})
+                self.report.recopies += 1
+            self.hook(self.table, "recopied")
+            self._catch_up()
+        months = ", ".join(str(m) for m in sorted(extra))
+        raise DboptError(
+            f"Months {months} of {self.work} still hold rows that {self.table} does not after {self.max_recopies} "
+            f"copies, so {self.table} was not swapped; look for a writer inserting into {self.work} or deleting from "
+            f"{self.table}, stop it, and run again."
+        )
+
     # --- after the swap -------------------------------------------------------------------
 
     def _after_swap(self, *, old: str, views: tuple[str, ...]) -> None:
@@ -309,7 +344,7 @@ class Move:
         deadline = swapped_at + self.inflight_wait_s
         while True:
             running = self.ch.scalar(
-                sqlfiles.read(f"{DIR}/050_inflight_inserts.sql"),
+                self.ddl.load(f"{DIR}/050_inflight_inserts.sql"),
                 {"table": self.table, "since_swap_s": time.monotonic() - swapped_at},
             )
             if not running:
