@@ -5,7 +5,7 @@ from pydantic import Field
 
 from dbopt.clickhouse import ledger, repartition
 from dbopt.errors import DboptError
-from pipelines.clickhouse_steps import PHASE1, connect, md_table, sql_references, step_ledger
+from pipelines.clickhouse_steps import PHASE1, connect, md_table, run_lock, sql_references, step_ledger
 from pipelines.failures import operator_errors
 from pipelines.resources import ClickHouseResource
 
@@ -54,7 +54,8 @@ def cdc_partitioning(
                          f"{', '.join(repartition.CDC_TABLES)} in tables.")
     ch, ddl = connect(clickhouse)
     reports = []
-    with step_ledger(context, ch, ddl).step("clickhouse.cdc_partitioning", ledger.steps_checksum(*SQL)) as summary:
+    with run_lock(context, ch, ddl), \
+            step_ledger(context, ch, ddl).step("clickhouse.cdc_partitioning", ledger.steps_checksum(*SQL)) as summary:
         for table in config.tables:
             report = repartition.repartition(
                 ch, ddl, table, log=context.log.info, max_recopies=config.max_recopies,

@@ -5,7 +5,7 @@ from pydantic import Field
 
 from dbopt import sqlfiles
 from dbopt.clickhouse import ledger, rollups
-from pipelines.clickhouse_steps import PHASE1, connect, sql_references, step_ledger
+from pipelines.clickhouse_steps import PHASE1, connect, run_lock, sql_references, step_ledger
 from pipelines.failures import operator_errors
 from pipelines.resources import ClickHouseResource
 
@@ -38,7 +38,7 @@ def _build(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource, co
         context.log.info(f"{rollup.name} is built and fed by its views; set rebuild to build it again.")
         rows = int(ch.scalar(sqlfiles.load("clickhouse/phase1/common/count.sql", {"table": rollup.name})) or 0)
         return dg.MaterializeResult(metadata={"action": "already built", "rollup_rows": dg.MetadataValue.int(rows)})
-    with record.step(step, ledger.steps_checksum(rollup.create, *COMMON_SQL)) as summary:
+    with run_lock(context, ch, ddl), record.step(step, ledger.steps_checksum(rollup.create, *COMMON_SQL)) as summary:
         report = rollups.build(ch, ddl, rollup, log=context.log.info, grace_s=config.late_event_grace_s)
         summary.update(report.as_dict())
     figures = report.as_dict()

@@ -49,6 +49,17 @@ def seeded_ch(ch: ClickHouse) -> ClickHouse:
     return ch
 
 
+@pytest.fixture
+def partitioned_ch(seeded_ch: ClickHouse) -> ClickHouse:
+    """The CDC tables partitioned by month (Phase 1's first step only, for tests that need no more)."""
+    from dbopt.clickhouse import repartition
+    from dbopt.clickhouse.ddl import Ddl
+
+    for table in CDC_TABLES:
+        repartition.repartition(seeded_ch, Ddl(), table)
+    return seeded_ch
+
+
 def counts(ch: ClickHouse, tables=CDC_TABLES) -> dict[str, int]:
     return {t: int(ch.scalar(f"SELECT count() FROM {t}")) for t in tables}
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import pytest
-
 from dbopt.clickhouse import catalog, partitions, repartition
-from dbopt.clickhouse.ddl import Ddl
 from tests.clickhouse.conftest import (
     CDC_TABLES,
     FAST,
@@ -121,14 +118,6 @@ def test_unknown_tables_and_unpartitioned_tables_are_refused_or_skipped(seeded_c
 
 def _cleanup_config(**config) -> dict:
     return {"ops": {"partition_maintenance": {"config": config}}}
-
-
-@pytest.fixture
-def partitioned_ch(seeded_ch):
-    """The CDC tables partitioned by month (Phase 1's first step only: the rest is not needed here)."""
-    for table in CDC_TABLES:
-        repartition.repartition(seeded_ch, Ddl(), table)
-    return seeded_ch
 
 
 def test_a_now_in_the_future_or_unreadable_is_refused_before_anything_is_dropped(partitioned_ch, ch_url) -> None:
