@@ -341,20 +341,11 @@ class Move:
 
     def _wait_for_inflight_inserts(self) -> None:
         swapped_at = time.monotonic()
-        deadline = swapped_at + self.inflight_wait_s
-        while True:
-            running = self.ch.scalar(
-                self.ddl.load(f"{DIR}/050_inflight_inserts.sql"),
-                {"table": self.table, "since_swap_s": time.monotonic() - swapped_at},
+        if swap.inserts_still_running(self.ch, self.ddl, [self.table], since=swapped_at, timeout_s=self.inflight_wait_s):
+            raise DboptError(
+                f"INSERTs into {self.table} that started before the swap still run after "
+                f"{self.inflight_wait_s:.0f}s; let them finish and run again (the swap is done and kept)."
             )
-            if not running:
-                return
-            if time.monotonic() > deadline:
-                raise DboptError(
-                    f"INSERTs into {self.table} that started before the swap still run after "
-                    f"{self.inflight_wait_s:.0f}s; let them finish and run again (the swap is done and kept)."
-                )
-            time.sleep(0.5)
 
     def _reconcile(self, old: str) -> None:
         """Add to the live table every row of the old one it lacks; a second pass must find none."""
