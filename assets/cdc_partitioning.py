@@ -37,7 +37,8 @@ class CdcPartitioningConfig(dg.Config):
     description=(
         "Rebuilds posts_cdc, likes_cdc, comments_cdc, shares_cdc, follows_cdc and impressions partitioned by "
         "toYYYYMM(event_ts) (same columns, same sort key): copies month by month into <table>__repart comparing rows "
-        "and a checksum per month, catches up the events that arrived meanwhile, swaps with EXCHANGE TABLES (atomic; "
+        "and a checksum per month, catches up the events that arrived meanwhile, copies again any month holding rows the "
+        "source lacks (never swapping with one), swaps with EXCHANGE TABLES (atomic; "
         "views stay on the name), adds events written into the old table around the swap, and keeps the old table as "
         "<table>__backup_<timestamp>. Writers are never blocked; reads of the copied months cost one scan each. "
         "Rollback: rollback_phase1_clickhouse restores the baseline tables from the backups plus later events."

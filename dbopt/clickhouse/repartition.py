@@ -8,7 +8,9 @@ one and swapped in. Writers keep inserting into the live table the whole time:
    doubled copy), a month that only grew is left to the catch-up. Months already equal
    are skipped, so a rerun resumes where a crash stopped.
 2. **Catch up** the events that arrived during the copy: per month whose figures differ,
-   the rows the source holds and the new table lacks (a multiset difference).
+   the rows the source holds and the new table lacks (a multiset difference); then
+   **verify** the other way: a month whose new table holds rows the source lacks (a
+   doubled copy, a source `ALTER DELETE`) is copied again, or the step fails unswapped.
 3. **Snapshot** the new table (hard links, no copy) and **swap** with `EXCHANGE TABLES`,
    which keeps materialized views on the name. From here writers insert into the new
    table; INSERTs that started before the swap finish into the old one.
