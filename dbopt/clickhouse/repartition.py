@@ -299,7 +299,8 @@ class Move:
             target = month_stats(self.ch, self.work, self.columns)
             differ = sorted(m for m in set(source) | set(target) if source.get(m) != target.get(m))
             extra = dict(self.ch.rows(
-                self._load("045_extra_rows.sql", target=self.work, source=self.table), {"months": differ}
+                self._load("045_extra_rows.sql", target_rows=self._multiset(self.work),
+                           source_rows=self._multiset(self.table)), {"months": differ}
             )) if differ else {}
             if not extra:
                 return
@@ -379,6 +380,9 @@ class Move:
     def _load(self, file: str, **values: str) -> str:
         return sqlfiles.load(f"{DIR}/{file}", {"columns": ident_list(self.columns), **values})
 
+    def _multiset(self, table: str, filter: str = "") -> str:
+        return self._load("041_month_multiset.fragment.sql", table=ident(table), filter=filter)
+
     def _batches(self, months: list[int], stats: dict[int, MonthStat]) -> list[list[int]]:
         """Months grouped so that one catch-up statement compares at most `batch_rows` rows."""
         batches: list[list[int]] = []
@@ -400,7 +404,8 @@ class Move:
             source_filter = sqlfiles.load(
                 f"{DIR}/040_carried_filter.fragment.sql", {"key_columns": ident_list(keys), "target": target}
             )
-        sql = self._load("040_copy_missing.sql", source=source, target=target, into=into, source_filter=source_filter)
+        sql = self._load("040_copy_missing.sql", into=into, source_rows=self._multiset(source, source_filter),
+                         target_rows=self._multiset(target))
         self.ch.command(sql, {"months": months})
 
 

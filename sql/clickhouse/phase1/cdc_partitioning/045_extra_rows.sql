@@ -5,16 +5,10 @@
 -- swap; rows the source has and the new table lacks are the catch-up's (new events).
 SELECT toYYYYMM(event_ts) AS month, sum(t.dbopt_n - s.dbopt_n) AS extra
 FROM (
-    SELECT {{columns}}, count() AS dbopt_n
-    FROM {{target}}
-    WHERE has({months:Array(UInt32)}, toYYYYMM(event_ts))
-    GROUP BY {{columns}}
+{{target_rows}}
 ) AS t
 LEFT JOIN (
-    SELECT {{columns}}, count() AS dbopt_n
-    FROM {{source}}
-    WHERE has({months:Array(UInt32)}, toYYYYMM(event_ts))
-    GROUP BY {{columns}}
+{{source_rows}}
 ) AS s USING ({{columns}})
 WHERE t.dbopt_n > s.dbopt_n
 GROUP BY month
