@@ -103,7 +103,7 @@ def parse_as_of(text: str | None, now: datetime | None = None) -> datetime:
     now = now or datetime.now(UTC)
     if not text:
         return now.replace(second=0, microsecond=0)
-    return instants.parse("as_of", text, now=now, max_ahead=timedelta(minutes=1))
+    return instants.parse("as_of", text, now=now, max_ahead=timedelta(minutes=1), clock="this host's clock")
 
 
 @dataclass(frozen=True)

@@ -16,21 +16,24 @@ from dbopt.errors import DboptError
 EXAMPLE = "2025-01-31T12:00:00Z"
 
 
-def parse(field: str, text: str, *, now: datetime, max_ahead: timedelta) -> datetime:
+SERVER_CLOCK = "the ClickHouse server's clock"
+
+
+def parse(field: str, text: str, *, now: datetime, max_ahead: timedelta, clock: str = SERVER_CLOCK) -> datetime:
     """`text` as an aware UTC instant (UTC unless it says otherwise), at most `max_ahead` after `now`."""
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
         raise DboptError(f"{field} {text!r} is not an ISO 8601 time; write it like {EXAMPLE}.") from None
     value = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return not_ahead(field, value.astimezone(UTC), now=now, max_ahead=max_ahead)
+    return not_ahead(field, value.astimezone(UTC), now=now, max_ahead=max_ahead, clock=clock)
 
 
-def not_ahead(field: str, value: datetime, *, now: datetime, max_ahead: timedelta) -> datetime:
+def not_ahead(field: str, value: datetime, *, now: datetime, max_ahead: timedelta, clock: str = SERVER_CLOCK) -> datetime:
     """`value`, unless it is more than `max_ahead` later than `now` (then one sentence)."""
     if value > now + max_ahead:
         raise DboptError(
-            f"{field} {value.strftime('%Y-%m-%dT%H:%M:%SZ')} is in the future: later than the ClickHouse server's clock "
+            f"{field} {value.strftime('%Y-%m-%dT%H:%M:%SZ')} is in the future: later than {clock} "
             f"({now.strftime('%Y-%m-%dT%H:%M:%SZ')}) by more than {max_ahead.total_seconds():.0f}s; give a past instant "
             f"like {EXAMPLE} (or leave it empty for now)."
         )

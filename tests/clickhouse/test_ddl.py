@@ -21,7 +21,7 @@ SAMPLE = {
     "events": "post_metrics_1h_events", "select": "SELECT 1 AS x", "posts": "w_posts", "follows": "w_follows",
     "affinity": "w_affinity", "staging": "w_staging", "carry": "dbopt_carry_likes_cdc", "into": "w_into",
     "columns": "post_id, user_id, event_ts", "source_filter": "", "cutoff": "2025-01-01 00:00:00.000",
-    "user_column": "user_id UUID,", "order_by": "user_id, post_id", "pairs": "w_pairs",
+    "user_column": "user_id UUID,", "order_by": "user_id, post_id", "pairs": "w_pairs", "key": "post_id, hour",
 }
 
 
