@@ -112,4 +112,11 @@ class RunLock:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self.release()
+        if exc is None:
+            self.release()
+            return
+        try:  # the step's own error is the one to show; an unreleased claim expires anyway
+            self.release()
+        except Exception as release_error:
+            self.log(f"releasing the ClickHouse run lock failed ({str(release_error)[:200]}); it expires in "
+                     f"{self.ttl.total_seconds():.0f}s")
