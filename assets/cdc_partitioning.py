@@ -5,7 +5,7 @@ from pydantic import Field
 
 from dbopt.clickhouse import ledger, repartition
 from dbopt.errors import DboptError
-from pipelines.clickhouse_steps import PHASE1, connect, md_table, sql_references, step_ledger
+from pipelines.clickhouse_steps import PHASE1, connect, md_table, run_lock, sql_references, step_ledger
 from pipelines.failures import operator_errors
 from pipelines.resources import ClickHouseResource
 
@@ -37,7 +37,8 @@ class CdcPartitioningConfig(dg.Config):
     description=(
         "Rebuilds posts_cdc, likes_cdc, comments_cdc, shares_cdc, follows_cdc and impressions partitioned by "
         "toYYYYMM(event_ts) (same columns, same sort key): copies month by month into <table>__repart comparing rows "
-        "and a checksum per month, catches up the events that arrived meanwhile, swaps with EXCHANGE TABLES (atomic; "
+        "and a checksum per month, catches up the events that arrived meanwhile, copies again any month holding rows the "
+        "source lacks (never swapping with one), swaps with EXCHANGE TABLES (atomic; "
         "views stay on the name), adds events written into the old table around the swap, and keeps the old table as "
         "<table>__backup_<timestamp>. Writers are never blocked; reads of the copied months cost one scan each. "
         "Rollback: rollback_phase1_clickhouse restores the baseline tables from the backups plus later events."
@@ -54,7 +55,8 @@ def cdc_partitioning(
                          f"{', '.join(repartition.CDC_TABLES)} in tables.")
     ch, ddl = connect(clickhouse)
     reports = []
-    with step_ledger(context, ch, ddl).step("clickhouse.cdc_partitioning", ledger.steps_checksum(*SQL)) as summary:
+    with run_lock(context, ch, ddl), \
+            step_ledger(context, ch, ddl).step("clickhouse.cdc_partitioning", ledger.steps_checksum(*SQL)) as summary:
         for table in config.tables:
             report = repartition.repartition(
                 ch, ddl, table, log=context.log.info, max_recopies=config.max_recopies,

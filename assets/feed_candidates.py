@@ -5,7 +5,7 @@ from pydantic import Field
 
 from dbopt.clickhouse import candidates, ledger
 from dbopt.clickhouse.candidates import Scoring
-from pipelines.clickhouse_steps import OWNERS, POOL, connect, md_table, sql_references, step_ledger
+from pipelines.clickhouse_steps import OWNERS, POOL, connect, md_table, run_lock, sql_references, step_ledger
 from pipelines.failures import operator_errors
 from pipelines.resources import ClickHouseResource
 
@@ -82,9 +82,10 @@ def feed_candidates(context: dg.AssetExecutionContext, config: FeedCandidatesCon
     """The feed reads precomputed candidates with the plan's single UNION ALL query instead of three heavy ones."""
     ch, ddl = connect(clickhouse)
     as_of = candidates.parse_as_of(config.as_of)
-    with step_ledger(context, ch, ddl).step("clickhouse.feed_candidates", ledger.steps_checksum(*SQL)) as summary:
+    with run_lock(context, ch, ddl), \
+            step_ledger(context, ch, ddl).step("clickhouse.feed_candidates", ledger.steps_checksum(*SQL)) as summary:
         report = candidates.build(ch, ddl, config.scoring(), as_of, keep_backups=config.keep_backups,
-                                  log=context.log.info)
+                                  log=context.log.info, run_id=context.run_id)
         summary.update(as_of=as_of.isoformat(), rows=report.rows)
     for table in candidates.TABLES:
         yield dg.MaterializeResult(asset_key=table, metadata={

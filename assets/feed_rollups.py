@@ -3,28 +3,35 @@
 import dagster as dg
 from pydantic import Field
 
-from dbopt import sqlfiles
 from dbopt.clickhouse import ledger, rollups
-from pipelines.clickhouse_steps import PHASE1, connect, sql_references, step_ledger
+from pipelines.clickhouse_steps import PHASE1, connect, run_lock, sql_references, step_ledger
 from pipelines.failures import operator_errors
 from pipelines.resources import ClickHouseResource
 
 COMMON_SQL = (
     "clickhouse/phase1/feed_rollups/030_create_source_view.sql",
-    "clickhouse/phase1/feed_rollups/040_backfill.sql",
-    "clickhouse/phase1/feed_rollups/050_open_source_view.sql",
+    "clickhouse/phase1/feed_rollups/045_diff.fragment.sql",
+    "clickhouse/phase1/feed_rollups/046_insert_diff.sql",
+    "clickhouse/phase1/feed_rollups/048_confirm.sql",
 )
 
 
 class RollupConfig(dg.Config):
     rebuild: bool = Field(
         default=False,
-        description="Drop and rebuild a finished rollup (e.g. after its check failed). While it rebuilds, readers "
-        "see the history fill up month by month.",
+        description="Drop and build a finished rollup again. Rarely needed: materializing a finished rollup "
+        "reconciles it with the CDC tables, which repairs it in place. While it rebuilds, readers see the history "
+        "fill up month by month.",
+    )
+    inflight_wait_s: float = Field(
+        default=60, description="How long the reconcile waits for INSERTs running while it observes a difference."
+    )
+    max_reconcile_passes: int = Field(
+        default=4, description="Reconcile passes (observe, wait, observe again, correct) before the step fails."
     )
     late_event_grace_s: float = Field(
-        default=30.0, description="Events may reach ClickHouse this late: the month of the start point is "
-        "backfilled only this long after it. Later events that arrive during the build are counted after a rebuild.",
+        default=0.0, description="Not used any more: the views are created open, so no event is late for them; "
+        "accepted so that existing run config stays valid.",
     )
 
 
@@ -34,21 +41,26 @@ def _build(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource, co
     record = step_ledger(context, ch, ddl)
     step = f"clickhouse.{rollup.name}"
     done = {s["step"]: s for s in ledger.read_status(ch)}.get(step, {}).get("state") == "succeeded"
-    if done and rollups.is_built(ch, rollup) and not config.rebuild:
-        context.log.info(f"{rollup.name} is built and fed by its views; set rebuild to build it again.")
-        rows = int(ch.scalar(sqlfiles.load("clickhouse/phase1/common/count.sql", {"table": rollup.name})) or 0)
-        return dg.MaterializeResult(metadata={"action": "already built", "rollup_rows": dg.MetadataValue.int(rows)})
-    with record.step(step, ledger.steps_checksum(rollup.create, *COMMON_SQL)) as summary:
-        report = rollups.build(ch, ddl, rollup, log=context.log.info, grace_s=config.late_event_grace_s)
+    options = {"log": context.log.info, "inflight_wait_s": config.inflight_wait_s,
+               "max_passes": config.max_reconcile_passes}
+    with run_lock(context, ch, ddl), record.step(step, ledger.steps_checksum(rollup.create, *COMMON_SQL)) as summary:
+        if done and rollups.is_built(ch, rollup) and not config.rebuild:
+            context.log.info(f"{rollup.name} is built and fed by its views; reconciling it with the CDC tables")
+            report = rollups.reconcile(ch, ddl, rollup, **options)
+        else:
+            report = rollups.build(ch, ddl, rollup, **options)
         summary.update(report.as_dict())
     figures = report.as_dict()
     return dg.MaterializeResult(metadata={
-        "action": "built",
-        "start_point": figures["start_point"],
-        "months_backfilled": dg.MetadataValue.int(figures["months_backfilled"]),
-        "events_in_backfilled_months": dg.MetadataValue.int(figures["events_in_backfilled_months"]),
-        "events_per_s": dg.MetadataValue.int(figures["events_per_s"]),
+        "action": figures["action"],
+        "views_created_at": figures["views_created_at"] if report.action == "built" else "(earlier build)",
+        "months": dg.MetadataValue.int(figures["months"]),
+        "backfilled_rows": dg.MetadataValue.int(figures["backfilled_rows"]),
+        "corrected_rows": dg.MetadataValue.int(figures["corrected_rows"]),
+        "unconfirmed_rows": dg.MetadataValue.int(figures["unconfirmed_rows"]),
+        "reconcile_passes": dg.MetadataValue.int(figures["reconcile_passes"]),
         "rollup_rows": dg.MetadataValue.int(figures["rollup_rows"]),
+        "seconds": dg.MetadataValue.float(figures["seconds"]),
         "views": dg.MetadataValue.md("\n".join(f"- {v}" for v in [rollup.mv, *map(rollup.view, rollup.sources)])),
     })
 
@@ -59,9 +71,9 @@ def _build(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource, co
     metadata=sql_references(rollups.POST_METRICS_1H.create, *COMMON_SQL),
     description=(
         "Creates post_metrics_1h (SummingMergeTree per post and hour: net likes, comments, shares, and impressions), "
-        "fed by post_metrics_1h_mv through one view per CDC table; backfills the history before the views' start "
-        "point month by month (no POPULATE, so no insert is lost), then lets the views take late events too. New "
-        "objects only; each CDC insert writes a few rollup rows. Read with GROUP BY and sum(). Rollback: "
+        "fed by post_metrics_1h_mv through one view per CDC table, created open so every insert counts from then on; "
+        "backfills the history month by month without POPULATE, then reconciles with the CDC tables (differences seen "
+        "twice are corrected). Materializing it again reconciles. New objects only; each CDC insert writes a few rollup rows. Read with GROUP BY and sum(). Rollback: "
         "010_post_metrics_1h_rollback.sql (in rollback_phase1_clickhouse)."
     ),
 )
@@ -79,7 +91,8 @@ def post_metrics_1h(context: dg.AssetExecutionContext, config: RollupConfig,
     description=(
         "Creates user_author_90d (SummingMergeTree per user, author and day: net likes, comments, shares; rows expire "
         "after 91 days), fed by user_author_90d_mv, which looks up each interaction's post author in posts_cdc; "
-        "backfills the last 91 days month by month without POPULATE. New objects only. Read with WHERE day > "
+        "views created open, then the last 90 days backfilled and reconciled with the CDC tables; materializing it "
+        "again reconciles (e.g. likes that arrived before their post's CDC row). New objects only. Read with WHERE day > "
         "today() - 90 GROUP BY user_id, author_id. Rollback: 020_user_author_90d_rollback.sql."
     ),
 )

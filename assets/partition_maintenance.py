@@ -1,12 +1,13 @@
 """Partition retention on ClickHouse (the plan: "Data cleanup: Instant (partition drops)")."""
 
-from datetime import datetime
+from contextlib import nullcontext
+from datetime import timedelta
 
 import dagster as dg
 from pydantic import Field
 
 from dbopt.clickhouse import ledger, partitions
-from pipelines.clickhouse_steps import OPERATIONS, connect, md_table, sql_references, step_ledger
+from pipelines.clickhouse_steps import OPERATIONS, connect, md_table, run_lock, sql_references, step_ledger
 from pipelines.failures import operator_errors
 from pipelines.resources import ClickHouseResource
 
@@ -25,7 +26,15 @@ class PartitionCleanupConfig(dg.Config):
         description="Months kept per table; a month goes when all of it is older than that. Tables left out are "
         "not touched.",
     )
-    now: str = Field(default="", description="ISO 8601 instant to measure retention from; empty: now (for tests).")
+    now: str = Field(
+        default="",
+        description="ISO 8601 instant to measure retention from (the schedule passes its tick); empty: the ClickHouse "
+        "server's clock. An instant later than the server's clock by more than max_clock_skew_s is refused.",
+    )
+    max_clock_skew_s: float = Field(
+        default=partitions.MAX_CLOCK_SKEW.total_seconds(),
+        description="How far `now` may be ahead of the ClickHouse server's clock (hosts' clocks differ a little).",
+    )
 
 
 @dg.asset(
@@ -47,22 +56,39 @@ def partition_maintenance(
 ) -> dg.MaterializeResult:
     """Keeps partition counts under the plan's alert (36) and storage bounded."""
     ch, ddl = connect(clickhouse)
-    now = datetime.fromisoformat(config.now.replace("Z", "+00:00")) if config.now else None
-    with step_ledger(context, ch, ddl).step("clickhouse.partition_cleanup", ledger.steps_checksum(*SQL)) as summary:
+    skew = timedelta(seconds=max(config.max_clock_skew_s, 0))
+    now = partitions.resolve_now(ch, config.now, max_skew=skew)  # before anything changes
+    lock = nullcontext() if config.dry_run else run_lock(context, ch, ddl)  # a dry run changes nothing
+    with lock, step_ledger(context, ch, ddl).step("clickhouse.partition_cleanup", ledger.steps_checksum(*SQL)) as summary:
         report = partitions.cleanup(ch, ddl, config.retention_months, dry_run=config.dry_run, now=now,
-                                    log=context.log.info)
+                                    log=context.log.info, max_skew=skew, run_id=context.run_id)
         summary.update(report.as_dict())
+    context.log.info(f"retention measured from {report.now.isoformat()} (server clock {report.server_now.isoformat()})")
     counts = partitions.partition_counts(ch)
     drops = [{"table": d.table, "partition": d.partition, "rows": d.rows, "bytes": d.bytes} for d in report.drops]
     return dg.MaterializeResult(metadata={
         "dry_run": dg.MetadataValue.bool(config.dry_run),
+        "now": dg.MetadataValue.timestamp(report.now),
         "partitions_dropped" if not config.dry_run else "partitions_to_drop": dg.MetadataValue.int(len(report.drops)),
         "rows_freed" if not config.dry_run else "rows_to_free": dg.MetadataValue.int(report.rows),
         "bytes_freed" if not config.dry_run else "bytes_to_free": dg.MetadataValue.int(report.bytes),
         "carried_forward": md_table([{"table": t, "live_keys": n} for t, n in report.carried.items()]),
+        "plan": plan_table(report.plan(config.retention_months)),
         "drops": md_table(drops),
         "retention_months": md_table([{"table": t, "months": m, "kept_from": str(report.kept_from.get(t, "-")),
                                        "note": report.skipped.get(t, "")}
                                       for t, m in config.retention_months.items()]),
         "partitions_per_table": md_table([{"table": t, "partitions": n} for t, n in counts.items()]),
     })
+
+
+PLAN_COLUMNS = (("table", "string"), ("retention_months", "int"), ("kept_from", "string"), ("partitions", "string"),
+                ("rows", "int"), ("live_keys_carried", "int"), ("note", "string"))
+
+
+def plan_table(rows: list[dict]) -> dg.MetadataValue:
+    """Per table: the partitions that go (or would go) and the live keys carried forward."""
+    return dg.MetadataValue.table(
+        records=[dg.TableRecord(row) for row in rows],
+        schema=dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in PLAN_COLUMNS]),
+    )

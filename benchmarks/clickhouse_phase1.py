@@ -165,7 +165,7 @@ def main() -> None:
     print(f"   {'ALTER TABLE ... DELETE (baseline, one partition)':<54} {delete_base_s * 1000:>10.1f} ms")
 
     for rollup in rollups.ROLLUPS.values():
-        rollups.build(ch, ddl, rollup, grace_s=0)
+        rollups.build(ch, ddl, rollup)
     build_s, plan, request, n_plan, n_request = bench_feed(ch, ddl, args.requests, args.request_time_requests)
     print(f"\n3. Feed generation latency, limit 20 per source (candidate build for all users: {build_s:.1f}s)")
     print(f"   {'':<52} {'p50 ms':>9} {'p95 ms':>9}")

@@ -31,8 +31,8 @@ def _rollup_check(rollup: rollups.Rollup) -> dg.AssetChecksDefinition:
             figures={"sampled_ids": result.ids, "rows_compared": result.rows, "mismatches": len(result.mismatches),
                      "compared_since": result.since.isoformat()},
             offending=result.mismatches,
-            next_step=f"Materialize {rollup.name} with rebuild: true (late events that arrived between the backfill "
-                      f"and the views' opening are then counted).",
+            next_step=f"Materialize {rollup.name} again: it reconciles the rollup with the CDC tables and corrects "
+                      f"every difference it sees twice (e.g. likes that arrived before their post's CDC row).",
         )
 
     return check

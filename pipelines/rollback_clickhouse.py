@@ -4,7 +4,7 @@ import dagster as dg
 
 from dbopt.clickhouse import ledger
 from dbopt.clickhouse.rollback import plan_rollback, rollback_phase1
-from pipelines.clickhouse_steps import POOL, connect, md_table, step_ledger
+from pipelines.clickhouse_steps import POOL, connect, md_table, run_lock, step_ledger
 from pipelines.confirmation import CONFIRMATION, RollbackConfig, confirmed
 from pipelines.failures import operator_errors
 from pipelines.resources import ClickHouseResource
@@ -34,7 +34,7 @@ def rollback_clickhouse(
         context.log.info(f'Dry run: rollback would do {len(plan)} thing(s); set confirm to "{CONFIRMATION}" to roll back.\n{listing}')
         return dg.Output(None, metadata={"dry_run": dg.MetadataValue.bool(True), "would_do": dg.MetadataValue.md(listing)})
     record = step_ledger(context, ch, ddl)
-    with record.step("clickhouse.rollback") as summary:
+    with run_lock(context, ch, ddl), record.step("clickhouse.rollback") as summary:
         report = rollback_phase1(ch, ddl, log=context.log.info)
         summary.update(dropped=report.dropped, tables={t.table: t.action for t in report.tables})
     record.mark(ledger.PHASE1_STEPS, "rolled_back", detail={"run_id": context.run_id})

@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dbopt import sqlfiles
-from dbopt.clickhouse import swap
+from dbopt.clickhouse import instants, swap
 from dbopt.clickhouse.client import ClickHouse
 from dbopt.clickhouse.ddl import Ddl
 from dbopt.errors import DboptError
@@ -103,14 +103,7 @@ def parse_as_of(text: str | None, now: datetime | None = None) -> datetime:
     now = now or datetime.now(UTC)
     if not text:
         return now.replace(second=0, microsecond=0)
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise DboptError(f"as_of {text!r} is not an ISO 8601 time; write it like 2025-01-31T12:00:00Z.") from None
-    value = value if value.tzinfo else value.replace(tzinfo=UTC)
-    if value > now + timedelta(minutes=1):
-        raise DboptError(f"as_of {text} is in the future; candidates can only be built for a past instant.")
-    return value.astimezone(UTC)
+    return instants.parse("as_of", text, now=now, max_ahead=timedelta(minutes=1), clock="this host's clock")
 
 
 @dataclass(frozen=True)
@@ -140,6 +133,12 @@ class Names:
 
     def work(self) -> dict[str, str]:
         return {"posts": self.posts, "follows": self.follows, "affinity": self.affinity, "pairs": self.pairs}
+
+    @classmethod
+    def for_run(cls, run_id: str) -> Names:
+        """A build's own work and staging names: two builds never write into one table."""
+        suffix = "".join(c for c in run_id.lower() if c.isalnum())[:12]
+        return cls(f"feed_candidates_{suffix}") if suffix else cls()
 
 
 @dataclass
@@ -185,6 +184,23 @@ def drop_work(ch: ClickHouse, ddl: Ddl, names: Names) -> None:
         swap.drop(ch, ddl, name)
 
 
+def leftovers(ch: ClickHouse, keep: Names | None = None) -> list[str]:
+    """Work and staging tables of builds that did not finish (never live tables or backups)."""
+    from dbopt.clickhouse import catalog
+
+    mine = set(keep.work().values()) | {keep.staging(t) for t in TABLES} if keep else set()
+    found = catalog.tables(ch, like="feed\\_candidates\\_%")
+    return sorted(n for n in found if n not in mine and ("_work_" in n or n.endswith("__staging")
+                                                         or any(n.endswith(f"_{t}") and n != t for t in TABLES)))
+
+
+def drop_leftovers(ch: ClickHouse, ddl: Ddl, keep: Names | None = None) -> list[str]:
+    names = leftovers(ch, keep)
+    for name in names:
+        swap.drop(ch, ddl, name)
+    return names
+
+
 def build(
     ch: ClickHouse,
     ddl: Ddl,
@@ -193,10 +209,16 @@ def build(
     *,
     keep_backups: int = 1,
     log: Log = lambda _: None,
+    run_id: str = "",
 ) -> BuildReport:
-    """Build the three tables for `as_of` and swap them in, each only if its checks pass."""
+    """Build the three tables for `as_of` and swap them in, each only if its checks pass.
+
+    Work and staging tables carry the run's id; those of earlier runs (killed mid-build)
+    are dropped first, which is safe because the caller holds the run lock.
+    """
     as_of = as_of.replace(microsecond=as_of.microsecond // 1000 * 1000)  # DateTime64(3)
-    names = Names()
+    names = Names.for_run(run_id)
+    drop_leftovers(ch, ddl, keep=names)
     report = BuildReport(as_of)
     started = time.monotonic()
     params = prepare(ch, ddl, scoring, as_of, names)

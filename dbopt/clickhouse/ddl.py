@@ -51,6 +51,15 @@ class Ddl:
     def on_cluster(self) -> str:
         return f"ON CLUSTER {quote_identifier(self.cluster)}" if self.cluster else ""
 
+    def all_replicas(self, system_table: str) -> str:
+        """A system table of this server, or of every replica of the cluster (`clusterAllReplicas`)."""
+        if not re.fullmatch(r"system\.[a-z_]+", system_table):
+            raise DboptError(f"{system_table!r} is not a system table; this is a bug in dbopt, please report it.")
+        if not self.cluster:
+            return system_table
+        name = self.cluster.replace("\\", "\\\\").replace("'", "\\'")
+        return f"clusterAllReplicas('{name}', {system_table})"
+
     def engine(self, engine: str) -> str:
         """`MergeTree` -> `ReplicatedMergeTree` in cluster mode; other engines (Null, Memory) unchanged."""
         if self.cluster and engine.endswith("MergeTree") and not engine.startswith("Replicated"):
@@ -58,7 +67,7 @@ class Ddl:
         return engine
 
     def values(self, extra: Mapping[str, Any] | None = None) -> dict[str, str]:
-        out = {"on_cluster": self.on_cluster}
+        out = {"on_cluster": self.on_cluster, "processes": self.all_replicas("system.processes")}
         out.update({key: self.engine(engine) for key, engine in ENGINES.items()})
         out.update({k: str(v) for k, v in (extra or {}).items()})
         return out

@@ -15,16 +15,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dbopt import sqlfiles
-from dbopt.clickhouse import catalog, swap
+from dbopt.clickhouse import catalog, instants, swap
 from dbopt.clickhouse.client import ClickHouse
 from dbopt.clickhouse.ddl import Ddl, ident
 from dbopt.errors import DboptError
 
 DIR = "clickhouse/maintenance"
+MAX_CLOCK_SKEW = timedelta(minutes=5)  # how far `now` may be ahead of the server's clock
 ALERT_PARTITIONS = 36  # the plan: "ClickHouse partition count > 36 (need cleanup)"
 
 RETENTION_DEFAULTS: dict[str, int] = {
@@ -80,6 +81,7 @@ class Drop:
 class CleanupReport:
     dry_run: bool
     now: datetime
+    server_now: datetime | None = None
     drops: list[Drop] = field(default_factory=list)
     carried: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
@@ -101,7 +103,30 @@ class CleanupReport:
             "bytes_freed": self.bytes,
             "carried_forward": self.carried,
             "skipped": self.skipped,
+            "now": self.now.isoformat(),
         }
+
+    def plan(self, retention: dict[str, int]) -> list[dict[str, Any]]:
+        """Per table: what goes (or went) and how many live keys are carried forward."""
+        out = []
+        for table, months in retention.items():
+            drops = [d for d in self.drops if d.table == table]
+            out.append({
+                "table": table,
+                "retention_months": months,
+                "kept_from": str(self.kept_from.get(table, "-")),
+                "partitions": ", ".join(d.partition for d in drops) or "-",
+                "rows": sum(d.rows for d in drops),
+                "live_keys_carried": self.carried.get(table, 0),
+                "note": self.skipped.get(table, ""),
+            })
+        return out
+
+
+def resolve_now(ch: ClickHouse, text: str | None, *, max_skew: timedelta = MAX_CLOCK_SKEW) -> datetime:
+    """The instant retention is measured from: `text` (checked), or the server's clock."""
+    server = instants.server_now(ch)
+    return instants.parse("now", text, now=server, max_ahead=max_skew) if text else server
 
 
 def cleanup(
@@ -112,10 +137,18 @@ def cleanup(
     dry_run: bool,
     now: datetime | None = None,
     log: Log = lambda _: None,
+    max_skew: timedelta = MAX_CLOCK_SKEW,
+    run_id: str = "",
 ) -> CleanupReport:
-    """Drop (or, dry run, list) every partition past its table's retention."""
+    """Drop (or, dry run, list) every partition past its table's retention.
+
+    `now` later than the server's clock (beyond `max_skew`) is refused before anything
+    is dropped: measured from the future, every month would be past its retention.
+    """
     validate(retention)
-    report = CleanupReport(dry_run, now or datetime.now(UTC))
+    server = instants.server_now(ch)
+    now = instants.not_ahead("now", now.astimezone(UTC), now=server, max_ahead=max_skew) if now else server
+    report = CleanupReport(dry_run, now, server)
     infos = catalog.tables(ch, list(retention))
     for table, months in retention.items():
         info = infos.get(table)
@@ -131,7 +164,7 @@ def cleanup(
         if not expired:
             continue
         if table in STATE_TABLES:
-            report.carried[table] = _carry_forward(ch, ddl, table, month_start(keep_from), dry_run)
+            report.carried[table] = _carry_forward(ch, ddl, table, month_start(keep_from), dry_run, run_id)
         for p in expired:
             report.drops.append(Drop(table, p["partition_id"], int(p["part_rows"]), int(p["part_bytes"])))
             if not dry_run:
@@ -152,12 +185,18 @@ def _month(partition_id: str) -> int:
     return int(partition_id)
 
 
-def _carry_forward(ch: ClickHouse, ddl: Ddl, table: str, boundary_ts: datetime, dry_run: bool) -> int:
+def carry_name(table: str, run_id: str) -> str:
+    """The carry table of one run: two runs never share one (one could drop what the other filled)."""
+    suffix = "".join(c for c in run_id.lower() if c.isalnum())[:12] or "manual"
+    return ident(f"dbopt_carry_{table}_{suffix}")
+
+
+def _carry_forward(ch: ClickHouse, ddl: Ddl, table: str, boundary_ts: datetime, dry_run: bool, run_id: str) -> int:
     select = sqlfiles.read(STATE_TABLES[table])
     params = {"boundary": boundary_ts}
     if dry_run:
         return int(ch.scalar(sqlfiles.load(f"{DIR}/031_carry_forward_count.sql", {"select": select}), params) or 0)
-    carry = f"dbopt_carry_{table}"
+    carry = carry_name(table, run_id)
     swap.drop(ch, ddl, carry)
     swap.create_like(ch, ddl, carry, table)
     ch.command(sqlfiles.load(f"{DIR}/030_carry_forward.sql", {"carry": carry, "select": select}), params)

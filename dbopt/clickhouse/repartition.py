@@ -8,7 +8,9 @@ one and swapped in. Writers keep inserting into the live table the whole time:
    doubled copy), a month that only grew is left to the catch-up. Months already equal
    are skipped, so a rerun resumes where a crash stopped.
 2. **Catch up** the events that arrived during the copy: per month whose figures differ,
-   the rows the source holds and the new table lacks (a multiset difference).
+   the rows the source holds and the new table lacks (a multiset difference); then
+   **verify** the other way: a month whose new table holds rows the source lacks (a
+   doubled copy, a source `ALTER DELETE`) is copied again, or the step fails unswapped.
 3. **Snapshot** the new table (hard links, no copy) and **swap** with `EXCHANGE TABLES`,
    which keeps materialized views on the name. From here writers insert into the new
    table; INSERTs that started before the swap finish into the old one.
@@ -218,6 +220,8 @@ class Move:
         self._copy_months()
         self.hook(self.table, "months_copied")
         self._catch_up()
+        if self.partitioned:
+            self._verify_no_extra_rows()
         swap.drop(self.ch, self.ddl, self.snap)
         swap.create_like(self.ch, self.ddl, self.snap, self.work)
         swap.attach_all(self.ch, self.snap, self.work)
@@ -285,6 +289,40 @@ class Move:
                 self.report.rows_copied = added  # the restore's first round is its copy
             self.log(f"{self.table}: caught up {added:,} events that arrived during the copy ({len(behind)} months)")
 
+    def _verify_no_extra_rows(self) -> None:
+        """Every month both ways before the swap: rows and checksum equal, or else the new
+        table may lack rows (new events: the catch-up's and the reconcile's) but never hold
+        one the source does not. A month with extra rows is copied again; still wrong after
+        `max_recopies`, the step fails and the live table stays as it is."""
+        for attempt in range(self.max_recopies + 1):
+            source = month_stats(self.ch, self.table, self.columns)
+            target = month_stats(self.ch, self.work, self.columns)
+            differ = sorted(m for m in set(source) | set(target) if source.get(m) != target.get(m))
+            extra = dict(self.ch.rows(
+                self._load("045_extra_rows.sql", target_rows=self._multiset(self.work),
+                           source_rows=self._multiset(self.table)), {"months": differ}
+            )) if differ else {}
+            if not extra:
+                return
+            if attempt == self.max_recopies:
+                break
+            for month in sorted(extra):
+                self.log(f"{self.table}: month {month} holds {int(extra[month]):,} rows the source does not "
+                         f"(a doubled copy, or rows deleted from the source meanwhile); copying it again")
+                self.ddl.run(self.ch, f"{DIR}/030_copy_month_rollback.sql", target=self.work,
+                             partition_id=_partition_id(int(month)))
+                self.ch.command(self._load("030_copy_month.sql", target=self.work, source=self.table),
+                                {"month": int(month)})
+                self.report.recopies += 1
+            self.hook(self.table, "recopied")
+            self._catch_up()
+        months = ", ".join(str(m) for m in sorted(extra))
+        raise DboptError(
+            f"Months {months} of {self.work} still hold rows that {self.table} does not after {self.max_recopies} "
+            f"copies, so {self.table} was not swapped; look for a writer inserting into {self.work} or deleting from "
+            f"{self.table}, stop it, and run again."
+        )
+
     # --- after the swap -------------------------------------------------------------------
 
     def _after_swap(self, *, old: str, views: tuple[str, ...]) -> None:
@@ -306,20 +344,11 @@ class Move:
 
     def _wait_for_inflight_inserts(self) -> None:
         swapped_at = time.monotonic()
-        deadline = swapped_at + self.inflight_wait_s
-        while True:
-            running = self.ch.scalar(
-                sqlfiles.read(f"{DIR}/050_inflight_inserts.sql"),
-                {"table": self.table, "since_swap_s": time.monotonic() - swapped_at},
+        if swap.inserts_still_running(self.ch, self.ddl, [self.table], since=swapped_at, timeout_s=self.inflight_wait_s):
+            raise DboptError(
+                f"INSERTs into {self.table} that started before the swap still run after "
+                f"{self.inflight_wait_s:.0f}s; let them finish and run again (the swap is done and kept)."
             )
-            if not running:
-                return
-            if time.monotonic() > deadline:
-                raise DboptError(
-                    f"INSERTs into {self.table} that started before the swap still run after "
-                    f"{self.inflight_wait_s:.0f}s; let them finish and run again (the swap is done and kept)."
-                )
-            time.sleep(0.5)
 
     def _reconcile(self, old: str) -> None:
         """Add to the live table every row of the old one it lacks; a second pass must find none."""
@@ -351,6 +380,9 @@ class Move:
     def _load(self, file: str, **values: str) -> str:
         return sqlfiles.load(f"{DIR}/{file}", {"columns": ident_list(self.columns), **values})
 
+    def _multiset(self, table: str, filter: str = "") -> str:
+        return self._load("041_month_multiset.fragment.sql", table=ident(table), filter=filter)
+
     def _batches(self, months: list[int], stats: dict[int, MonthStat]) -> list[list[int]]:
         """Months grouped so that one catch-up statement compares at most `batch_rows` rows."""
         batches: list[list[int]] = []
@@ -372,7 +404,8 @@ class Move:
             source_filter = sqlfiles.load(
                 f"{DIR}/040_carried_filter.fragment.sql", {"key_columns": ident_list(keys), "target": target}
             )
-        sql = self._load("040_copy_missing.sql", source=source, target=target, into=into, source_filter=source_filter)
+        sql = self._load("040_copy_missing.sql", into=into, source_rows=self._multiset(source, source_filter),
+                         target_rows=self._multiset(target))
         self.ch.command(sql, {"months": months})
 
 

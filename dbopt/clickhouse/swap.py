@@ -9,6 +9,8 @@ only renamed to its backup name *after* the exchange, when no view follows it.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -81,6 +83,19 @@ def verify_views(ch: ClickHouse, table: str, expected: tuple[str, ...], old: str
             f"After swapping {table}, the views {names} are no longer fed by it; re-point them with "
             f"ALTER TABLE <view> MODIFY QUERY (or run rollback_phase1_clickhouse) before new events arrive."
         )
+
+
+def inserts_still_running(ch: ClickHouse, ddl: Ddl, tables: Sequence[str], *, since: float, timeout_s: float,
+                          poll_s: float = 0.5) -> list[str]:
+    """Wait until no INSERT naming one of `tables` that started before `since` (time.monotonic())
+    still runs, on this server or every replica; returns the tables still busy at the timeout."""
+    sql = ddl.load("clickhouse/phase1/cdc_partitioning/050_inflight_inserts.sql")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        busy = [t for t in tables if ch.scalar(sql, {"table": ident(t), "since_swap_s": time.monotonic() - since})]
+        if not busy or time.monotonic() > deadline:
+            return busy
+        time.sleep(poll_s)
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,17 @@ def seeded_ch(ch: ClickHouse) -> ClickHouse:
     return ch
 
 
+@pytest.fixture
+def partitioned_ch(seeded_ch: ClickHouse) -> ClickHouse:
+    """The CDC tables partitioned by month (Phase 1's first step only, for tests that need no more)."""
+    from dbopt.clickhouse import repartition
+    from dbopt.clickhouse.ddl import Ddl
+
+    for table in CDC_TABLES:
+        repartition.repartition(seeded_ch, Ddl(), table)
+    return seeded_ch
+
+
 def counts(ch: ClickHouse, tables=CDC_TABLES) -> dict[str, int]:
     return {t: int(ch.scalar(f"SELECT count() FROM {t}")) for t in tables}
 
@@ -72,13 +83,17 @@ class EventWriter(threading.Thread):
     WRITER = uuid.UUID("00000000-0000-4000-8000-00000000beef")
 
     def __init__(self, url: str, *, rows_per_table: int = 12, seed_value: int = 7, pause_s: float = 0.1,
-                 late_fraction: float = 0.2, recent_span_s: int = 3600) -> None:
+                 late_fraction: float = 0.2, recent_span_s: int = 3600, ahead_fraction: float = 0.0,
+                 own_posts_fraction: float = 0.0) -> None:
         super().__init__(name="event-writer", daemon=True)
         self.url = url
         self.rows_per_table = rows_per_table
         self.pause_s = pause_s  # pacing only: the writer keeps writing, just not flat out
         self.late_fraction = late_fraction
         self.recent_span_s = recent_span_s  # how far behind the clock "recent" events are stamped
+        self.ahead_fraction = ahead_fraction  # events stamped up to two days ahead of the clock
+        self.own_posts_fraction = own_posts_fraction  # interactions with posts the writer created
+        self.posts: list[tuple[uuid.UUID, datetime]] = []  # the writer's posts and their creation
         self.rng = random.Random(seed_value)
         self.written: dict[str, Counter] = {t: Counter() for t in CDC_TABLES}
         self.batches = 0
@@ -91,6 +106,8 @@ class EventWriter(threading.Thread):
 
     def _ts(self) -> datetime:
         """Mostly now, like live traffic; some late, anywhere in the last 14 months."""
+        if self.ahead_fraction and self.rng.random() < self.ahead_fraction:
+            return datetime.now(UTC) + timedelta(seconds=self.rng.randrange(60, 2 * 86400))
         if self.rng.random() < self.late_fraction:
             return datetime.now(UTC) - timedelta(seconds=self.rng.randrange(0, 420 * 86400))
         return datetime.now(UTC) - timedelta(milliseconds=self.rng.randrange(0, self.recent_span_s * 1000 + 1))
@@ -101,12 +118,20 @@ class EventWriter(threading.Thread):
         for _ in range(self.rows_per_table):
             key = (uuid.uuid4(), uuid.uuid4())
             created = self._ts()
+            if self.own_posts_fraction and table in ("likes_cdc", "comments_cdc", "shares_cdc") and self.posts \
+                    and self.rng.random() < self.own_posts_fraction:
+                post = self.rng.choice(self.posts)[0]
+                key = (post, key[1]) if table != "comments_cdc" else (key[0], post)
             ops = self.rng.choice((["c"], ["c", "d"], ["c", "d", "c"]))
             for k, op in enumerate(ops):
-                ts = min(created + timedelta(hours=k), datetime.now(UTC))  # never in the future
+                # Later ops follow the first, but never beyond the clock unless the event is ahead of it.
+                ts = created + timedelta(hours=k)
+                ts = ts if created > datetime.now(UTC) else min(ts, datetime.now(UTC))
                 version = int(ts.timestamp() * 1000) * 4 + k
                 if table == "posts_cdc":
                     rows.append((key[0], w, "image", created, op, ts, version))
+                    if k == 0:
+                        self.posts.append((key[0], created))
                 elif table == "comments_cdc":
                     rows.append((key[0], key[1], w, created, op, ts, version))
                 elif table == "follows_cdc":
@@ -184,8 +209,8 @@ class EventWriter(threading.Thread):
 
 FAST = {  # run config that skips waits meant for production
     "ops": {
-        "post_metrics_1h": {"config": {"late_event_grace_s": 0}},
-        "user_author_90d": {"config": {"late_event_grace_s": 0}},
+        "post_metrics_1h": {"config": {"max_reconcile_passes": 4}},
+        "user_author_90d": {"config": {"max_reconcile_passes": 4}},
     }
 }
 

@@ -151,3 +151,19 @@ def test_checks_see_bad_rows_and_bad_settings_are_refused(seeded_ch) -> None:
     with pytest.raises(DboptError, match="is in the future"):
         candidates.parse_as_of((datetime.now(UTC) + timedelta(hours=1)).isoformat())
     assert candidates.parse_as_of("2025-01-31T12:00:00Z") == datetime(2025, 1, 31, 12, tzinfo=UTC)
+
+
+def test_builds_write_under_their_runs_names_and_drop_a_killed_builds_tables(seeded_ch) -> None:
+    ch = seeded_ch
+    as_of = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    one, two = candidates.Names.for_run("3f0c9a52-7d1e-4b7a"), candidates.Names.for_run("8e21d4c0-55aa-4f0b")
+    assert set(one.work().values()).isdisjoint(two.work().values())
+    assert one.staging(candidates.FOLLOWEES) != two.staging(candidates.FOLLOWEES)
+    # A build killed after filling its work tables and one staging table.
+    params = candidates.prepare(ch, Ddl(), Scoring(), as_of, one)
+    candidates.fill(ch, Ddl(), candidates.FOLLOWEES, one.staging(candidates.FOLLOWEES), one, params)
+    left = candidates.leftovers(ch)
+    assert left == sorted([*one.work().values(), one.staging(candidates.FOLLOWEES)])
+    candidates.build(ch, Ddl(), Scoring(), as_of, run_id="8e21d4c0-55aa-4f0b")
+    assert candidates.leftovers(ch) == [], "the next build (holding the run lock) dropped them"
+    assert all(ch.scalar(f"SELECT count() FROM {t}") > 0 for t in candidates.TABLES)

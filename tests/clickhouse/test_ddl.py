@@ -21,7 +21,7 @@ SAMPLE = {
     "events": "post_metrics_1h_events", "select": "SELECT 1 AS x", "posts": "w_posts", "follows": "w_follows",
     "affinity": "w_affinity", "staging": "w_staging", "carry": "dbopt_carry_likes_cdc", "into": "w_into",
     "columns": "post_id, user_id, event_ts", "source_filter": "", "cutoff": "2025-01-01 00:00:00.000",
-    "user_column": "user_id UUID,", "order_by": "user_id, post_id", "pairs": "w_pairs",
+    "user_column": "user_id UUID,", "order_by": "user_id, post_id", "pairs": "w_pairs", "key": "post_id, hour",
 }
 
 
@@ -81,3 +81,20 @@ def test_engine_mapping_and_identifiers() -> None:
     rendered = ddl.load("clickhouse/phase1/feed_rollups/010_post_metrics_1h.sql")
     assert "ENGINE = ReplicatedSummingMergeTree" in rendered and "ENGINE = Null" in rendered
     assert rendered.count("ON CLUSTER `c1`") == 3
+
+
+def test_inflight_inserts_are_looked_for_on_every_replica_in_cluster_mode(ch) -> None:
+    """On a cluster an INSERT sent to another replica still writes into the old table: the
+    wait before the reconcile reads system.processes of every replica."""
+    rel = "clickhouse/phase1/cdc_partitioning/050_inflight_inserts.sql"
+    params = {"table": "likes_cdc", "since_swap_s": 0.5}
+    single = Ddl().load(rel)
+    assert "FROM system.processes" in single and "clusterAllReplicas" not in single
+    assert ch.scalar(single, params) == 0  # runs here: no INSERT is running
+    cluster = Ddl("feed's cluster").load(rel)
+    assert "FROM clusterAllReplicas('feed\\'s cluster', system.processes)" in cluster
+    body = "\n".join(line for line in cluster.splitlines() if not line.startswith("--"))
+    ch.rows("EXPLAIN AST " + body.rstrip().rstrip(";").replace("{since_swap_s:Float64}", "0.5")
+            .replace("{table:String}", "'likes_cdc'"))
+    with pytest.raises(DboptError, match="not a system table"):
+        Ddl("c").all_replicas("likes_cdc; DROP TABLE x")

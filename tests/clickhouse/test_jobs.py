@@ -78,7 +78,7 @@ def test_phase1_then_rollback_keeps_every_event(seeded_ch, ch_url) -> None:
         writer.stop()
     writer.assert_all_present(ch, baseline)
     remaining = catalog.tables(ch, like="%")
-    assert set(remaining) == set(CDC_TABLES) | {"dbopt_ledger"}
+    assert set(remaining) == set(CDC_TABLES) | {"dbopt_ledger", "dbopt_run_lock"}
     assert all(remaining[t].partition_key == "" for t in CDC_TABLES)
     status = {s["step"]: s["state"] for s in ledger.read_status(ch)}
     assert status["clickhouse.rollback"] == "succeeded"

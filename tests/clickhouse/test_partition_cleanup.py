@@ -114,3 +114,53 @@ def test_unknown_tables_and_unpartitioned_tables_are_refused_or_skipped(seeded_c
     assert skipped.success
     assert materializations(skipped)["partition_maintenance"]["partitions_dropped"] == 0
     assert "not partitioned by month yet" in materializations(skipped)["partition_maintenance"]["retention_months"]
+
+
+def _cleanup_config(**config) -> dict:
+    return {"ops": {"partition_maintenance": {"config": config}}}
+
+
+def test_a_now_in_the_future_or_unreadable_is_refused_before_anything_is_dropped(partitioned_ch, ch_url) -> None:
+    ch = partitioned_ch
+    before = {t: fingerprint(ch, t) for t in CDC_TABLES}
+
+    typo = run_job("partition_cleanup", ch_url, _cleanup_config(now="2036-01-01T00:00:00Z"))
+    assert not typo.success
+    (message,) = [m.split("Failure: ", 1)[-1].strip() for m in failure_messages(typo)]
+    assert message.startswith("now 2036-01-01T00:00:00Z is in the future: later than the ClickHouse server's clock")
+    assert "like 2025-01-31T12:00:00Z" in message and message.count(". ") == 0
+    unreadable = run_job("partition_cleanup", ch_url, _cleanup_config(now="yesterday"))
+    assert not unreadable.success
+    assert [m.split("Failure: ", 1)[-1].strip() for m in failure_messages(unreadable)] == [
+        "now 'yesterday' is not an ISO 8601 time; write it like 2025-01-31T12:00:00Z."]
+    assert {t: fingerprint(ch, t) for t in CDC_TABLES} == before, "nothing was dropped"
+
+    # A little ahead of the server's clock (another host's clock) is within the allowed skew;
+    # beyond a configured skew it is refused too.
+    ahead = ch.scalar("SELECT now64(3, 'UTC') + INTERVAL 2 MINUTE")
+    dry = run_job("partition_cleanup", ch_url, _cleanup_config(dry_run=True, now=ahead.isoformat()))
+    assert dry.success, failure_messages(dry)
+    strict = run_job("partition_cleanup", ch_url,
+                     _cleanup_config(dry_run=True, now=ahead.isoformat(), max_clock_skew_s=30))
+    assert not strict.success and "by more than 30s" in failure_messages(strict)[0]
+    assert {t: fingerprint(ch, t) for t in CDC_TABLES} == before
+
+
+def test_the_dry_run_shows_per_table_partitions_live_keys_and_its_now(partitioned_ch, ch_url) -> None:
+    ch = partitioned_ch
+    now = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+    dry = run_job("partition_cleanup", ch_url, _cleanup_config(dry_run=True, now=now.isoformat()))
+    assert dry.success, failure_messages(dry)
+    figures = next(e for e in dry.all_events if e.event_type_value == "ASSET_MATERIALIZATION") \
+        .event_specific_data.materialization.metadata
+    assert figures["now"].value == now.timestamp()
+    plan = {r.data["table"]: r.data for r in figures["plan"].value.records}
+    assert set(plan) == set(partitions.RETENTION_DEFAULTS)
+    assert plan["post_metrics_1h"]["note"] == "no such table"
+    keep_from = partitions.boundary(now, 24)
+    follows = plan["follows_cdc"]
+    expired = [p for p in _stats(ch, "follows_cdc") if p < keep_from]
+    assert expired and follows["partitions"] == ", ".join(str(p) for p in expired)
+    assert follows["kept_from"] == str(keep_from) and follows["live_keys_carried"] > 0
+    assert follows["rows"] == sum(_stats(ch, "follows_cdc")[p].rows for p in expired)
+    assert plan["impressions"]["partitions"] != "-"  # six months of retention

@@ -6,6 +6,7 @@ import pytest
 
 from dbopt.clickhouse import catalog, repartition
 from dbopt.clickhouse.ddl import Ddl
+from dbopt.errors import DboptError
 from tests.clickhouse.conftest import CDC_TABLES, EventWriter, counts, fingerprint
 
 
@@ -100,3 +101,48 @@ def test_an_interrupted_repartition_resumes_without_loss_or_duplicates(seeded_ch
 def test_a_missing_table_is_one_sentence(ch) -> None:
     with pytest.raises(Exception, match=r"table likes_cdc does not exist .*run again\.$"):
         repartition.repartition(ch, Ddl(), "likes_cdc")
+
+
+def _month_with_rows(ch, table: str, skip: int = 0) -> int:
+    return int(ch.rows(f"SELECT toYYYYMM(event_ts) AS m FROM {table} GROUP BY m HAVING count() > 10 "
+                       f"ORDER BY m LIMIT 1 OFFSET {skip}")[0][0])
+
+
+def test_a_doubled_copy_and_a_source_delete_are_found_and_copied_again_before_the_swap(seeded_ch) -> None:
+    ch = seeded_ch
+    table, work = "likes_cdc", repartition.work_name("likes_cdc")
+    doubled, deleted = _month_with_rows(ch, table), _month_with_rows(ch, table, 1)
+    after_delete: list[tuple[int, int]] = []
+
+    def hook(t: str, phase: str) -> None:
+        if phase == "months_copied":
+            # A retried copy whose first attempt the server finished after all ...
+            ch.command(f"INSERT INTO {work} SELECT * FROM {table} WHERE toYYYYMM(event_ts) = {doubled}")
+            # ... and the application deleting rows of a month already copied.
+            ch.command(f"ALTER TABLE {table} DELETE WHERE toYYYYMM(event_ts) = {deleted} AND cityHash64(user_id) % 3 = 0 "
+                       "SETTINGS mutations_sync = 2")
+            after_delete.append(fingerprint(ch, table))
+
+    report = repartition.repartition(ch, Ddl(), table, hook=hook)
+    assert report.recopies == 2 and report.action == "repartitioned"
+    assert after_delete and fingerprint(ch, table) == after_delete[0], "the live table equals the source"
+    assert catalog.table(ch, table).partition_key == "toYYYYMM(event_ts)"
+
+
+def test_a_month_that_keeps_extra_rows_is_never_swapped_in(seeded_ch) -> None:
+    ch = seeded_ch
+    table, work = "likes_cdc", repartition.work_name("likes_cdc")
+    before = fingerprint(ch, table)
+    month = _month_with_rows(ch, table)
+
+    def hook(t: str, phase: str) -> None:
+        if phase in ("months_copied", "recopied"):  # something keeps writing into the work table
+            ch.command(f"INSERT INTO {work} SELECT * FROM {table} WHERE toYYYYMM(event_ts) = {month} LIMIT 5")
+
+    with pytest.raises(DboptError, match=rf"^Months {month} of {work} still hold rows that {table} does not after 2 "
+                                         rf"copies, so {table} was not swapped; .*run again\.$"):
+        repartition.repartition(ch, Ddl(), table, hook=hook)
+    assert catalog.table(ch, table).partition_key == "" and fingerprint(ch, table) == before
+    # Once the stray writer is gone, a rerun copies the month again and swaps.
+    assert repartition.repartition(ch, Ddl(), table).action == "repartitioned"
+    assert fingerprint(ch, table) == before

@@ -8,16 +8,10 @@
 INSERT INTO {{into}} ({{columns}})
 SELECT {{columns}}
 FROM (
-    SELECT {{columns}}, count() AS dbopt_n
-    FROM {{source}}
-    WHERE has({months:Array(UInt32)}, toYYYYMM(event_ts)) {{source_filter}}
-    GROUP BY {{columns}}
+{{source_rows}}
 ) AS s
 LEFT JOIN (
-    SELECT {{columns}}, count() AS dbopt_n
-    FROM {{target}}
-    WHERE has({months:Array(UInt32)}, toYYYYMM(event_ts))
-    GROUP BY {{columns}}
+{{target_rows}}
 ) AS t USING ({{columns}})
 ARRAY JOIN range(s.dbopt_n - t.dbopt_n) AS dbopt_copy
 WHERE s.dbopt_n > t.dbopt_n

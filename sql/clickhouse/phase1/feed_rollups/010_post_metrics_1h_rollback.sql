@@ -7,3 +7,5 @@ DROP TABLE IF EXISTS post_metrics_1h_from_impressions {{on_cluster}} SYNC;
 DROP TABLE IF EXISTS post_metrics_1h_mv {{on_cluster}} SYNC;
 DROP TABLE IF EXISTS post_metrics_1h_events {{on_cluster}} SYNC;
 DROP TABLE IF EXISTS post_metrics_1h {{on_cluster}} SYNC;
+DROP TABLE IF EXISTS post_metrics_1h__diff {{on_cluster}} SYNC;
+DROP TABLE IF EXISTS post_metrics_1h__confirmed {{on_cluster}} SYNC;

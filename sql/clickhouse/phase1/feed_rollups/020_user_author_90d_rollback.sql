@@ -5,3 +5,5 @@ DROP TABLE IF EXISTS user_author_90d_from_shares_cdc {{on_cluster}} SYNC;
 DROP TABLE IF EXISTS user_author_90d_mv {{on_cluster}} SYNC;
 DROP TABLE IF EXISTS user_author_90d_events {{on_cluster}} SYNC;
 DROP TABLE IF EXISTS user_author_90d {{on_cluster}} SYNC;
+DROP TABLE IF EXISTS user_author_90d__diff {{on_cluster}} SYNC;
+DROP TABLE IF EXISTS user_author_90d__confirmed {{on_cluster}} SYNC;

@@ -1,0 +1,2 @@
+-- Months the first observation found differences in.
+SELECT DISTINCT toYYYYMM({{bucket}}) FROM {{name}};

@@ -1,1 +1,0 @@
-event_ts >= toDateTime64('{{cutoff}}', 3, 'UTC')
