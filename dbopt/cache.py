@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import threading
 import time
 import uuid
@@ -34,6 +35,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+
+log = logging.getLogger("dbopt.cache")
 
 # Plan 4.3 "Cache Strategy by Entity", in seconds.
 TTL_S: dict[str, int] = {
@@ -117,6 +120,8 @@ class CacheStats:
     errors: int = 0
     fetch_seconds: float = 0.0  # time spent in `fetch` (the database)
     invalidations: int = 0
+    # Invalidations Redis refused after the write committed: those keys stay stale until their TTL.
+    invalidation_errors: int = 0
 
     @property
     def reads(self) -> int:
@@ -128,7 +133,8 @@ class CacheStats:
 
     def as_dict(self) -> dict[str, Any]:
         return {"hits": self.hits, "misses": self.misses, "errors": self.errors, "hit_rate": round(self.hit_rate, 4),
-                "fetch_seconds": round(self.fetch_seconds, 4), "invalidations": self.invalidations}
+                "fetch_seconds": round(self.fetch_seconds, 4), "invalidations": self.invalidations,
+                "invalidation_errors": self.invalidation_errors}
 
 
 class QueryCache:
@@ -195,27 +201,47 @@ class QueryCache:
         """`get_or_fetch` with the plan's TTL for the entity."""
         return self.get_or_fetch(key, TTL_S[entity], fetch, tag=tag)
 
+    def _invalidation_failed(self, what: str, exc: Exception) -> int:
+        """Invalidation runs after the database committed: a Redis failure here must not turn
+        a write that went through into an error (the client would retry it). The stale keys
+        expire with their TTL; the failure is logged and counted in `invalidation_errors`."""
+        self._count(errors=1, invalidation_errors=1)
+        log.warning("cache invalidation of %s failed (%s); cached entries stay until their TTL", what,
+                    type(exc).__name__)
+        return 0
+
     def invalidate(self, *keys: str) -> int:
-        """Drop keys (on write); returns how many existed."""
+        """Drop keys (on write); returns how many existed. Never raises for Redis."""
+        import redis
+
         if not keys or self.client is None:
             return 0
-        n = int(self.client.unlink(*keys))
+        try:
+            n = int(self.client.unlink(*keys))
+        except redis.exceptions.RedisError as exc:
+            return self._invalidation_failed(", ".join(keys), exc)
         self._count(invalidations=len(keys))
         return n
 
     def invalidate_tag(self, tag: str) -> int:
         """Drop every key stored under `tag`; no keyspace walk. Members are taken with SPOP,
         which is atomic, so a page cached while this runs keeps its membership for the next
-        write instead of being lost with the tag. Returns how many keys were dropped."""
+        write instead of being lost with the tag. Returns how many keys were dropped; never
+        raises for Redis."""
+        import redis
+
         dropped = 0
-        while self.client is not None:
-            members = self.client.spop(tag, self.scan_batch)
-            if not members:
-                break
-            dropped += int(self.client.unlink(*members))
-            self._count(invalidations=len(members))
-            if len(members) < self.scan_batch:
-                break
+        try:
+            while self.client is not None:
+                members = self.client.spop(tag, self.scan_batch)
+                if not members:
+                    break
+                dropped += int(self.client.unlink(*members))
+                self._count(invalidations=len(members))
+                if len(members) < self.scan_batch:
+                    break
+        except redis.exceptions.RedisError as exc:
+            return dropped + self._invalidation_failed(tag, exc)
         return dropped
 
     def scan(self, pattern: str) -> Iterator[list[Any]]:

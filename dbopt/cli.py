@@ -24,9 +24,9 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from dbopt import urls
 from dbopt.errors import DboptError
 from dbopt.paths import REPO_ROOT, dagster_home, data_dir
-from dbopt.secrets import redact_url
 
 # The benchmark runs on each side of Phase 1, so its report has a "Before" and an "after".
 ROLLOUT_JOBS = ("workload_benchmark", "phase1_postgres", "phase1_clickhouse", "partition_cleanup", "workload_benchmark")
@@ -50,24 +50,23 @@ def say(line: str = "") -> None:
 def cmd_up(_: argparse.Namespace) -> int:
     from dbopt.clickhouse.client import parse_url
     from dbopt.embedded.postgres import EmbeddedPostgres
-    from dbopt.embedded.redis import EmbeddedRedis
 
-    if os.environ.get("DATABASE_URL"):
-        say(f"PostgreSQL  {redact_url(os.environ['DATABASE_URL'])} (DATABASE_URL)")
+    # Every URL is checked before anything starts.
+    given = {name: os.environ.get(name) for name in ("DATABASE_URL", "CLICKHOUSE_URL", "REDIS_URL")}
+    pg, ch, rd = urls.postgres(start=False), urls.clickhouse(), urls.redis(start=False)
+    if given["DATABASE_URL"]:
+        say(f"PostgreSQL  {pg.safe_url} (DATABASE_URL)")
     else:
-        server = EmbeddedPostgres.default()
-        url = server.ensure_running()
-        say(f"PostgreSQL  {url}  embedded, data in {server.root}")
-    target = parse_url(os.environ.get("CLICKHOUSE_URL") or None)
+        say(f"PostgreSQL  {urls.postgres().url}  embedded, data in {EmbeddedPostgres.default().root}")
+    target = parse_url(ch.url)
     if target.backend == "chdb":
         say(f"ClickHouse  chDB in {target.path} (opened by each step that needs it)")
     else:
         say(f"ClickHouse  {target.safe_url} (CLICKHOUSE_URL)")
-    if os.environ.get("REDIS_URL"):
-        say(f"Redis       {redact_url(os.environ['REDIS_URL'])} (REDIS_URL)")
+    if given["REDIS_URL"]:
+        say(f"Redis       {rd.safe_url} (REDIS_URL)")
     else:
-        server = EmbeddedRedis.default()
-        say(f"Redis       {server.ensure_running()}  embedded, {_redis_origin()}")
+        say(f"Redis       {urls.redis().url}  embedded, {_redis_origin()}")
     return 0
 
 
@@ -89,6 +88,36 @@ def cmd_down(_: argparse.Namespace) -> int:
 # --- seed -----------------------------------------------------------------------------------
 
 
+OVERWRITE_FLAG = "--overwrite-external-database"
+OVERWRITE_HELP = (
+    "write into databases dbopt did not start itself (DATABASE_URL, an http(s) CLICKHOUSE_URL, REDIS_URL): "
+    "their application data is dropped and replaced with generated data; refused without this flag"
+)
+
+
+def refuse_external(endpoints: Sequence[urls.Endpoint], command: str, consequence: str, allowed: bool) -> None:
+    """Before anything changes: a command that drops or generates data leaves alone every
+    database dbopt did not start, unless the operator named the consequence with the flag."""
+    external = [e for e in endpoints if not e.embedded]
+    if external and not allowed:
+        names = " and ".join(f"{e.variable} {e.safe_url}" for e in external)
+        raise DboptError(
+            f"`dbopt {command}` {consequence}, and {names} {'is a database' if len(external) == 1 else 'are databases'} "
+            f"dbopt did not start; unset {' and '.join(e.variable for e in external)} to use dbopt's own servers, "
+            f"or pass {OVERWRITE_FLAG} if its data may be replaced."
+        )
+
+
+def seed_targets(only: str | None) -> list[urls.Endpoint]:
+    """The databases `dbopt seed` writes to (checked, not yet started)."""
+    targets = []
+    if only in (None, "postgres"):
+        targets.append(urls.postgres(start=False))
+    if only in (None, "clickhouse"):
+        targets.append(urls.clickhouse())
+    return targets
+
+
 def cmd_seed(args: argparse.Namespace) -> int:
     from dbopt.clickhouse.client import connect as ch_connect
     from dbopt.postgres.connect import PgConnector
@@ -96,11 +125,14 @@ def cmd_seed(args: argparse.Namespace) -> int:
     from dbopt.seed.scales import scale_for
 
     scale = scale_for(args.scale, args.messages)
+    consequence = "drops the baseline tables and fills them with generated data" if args.reset else (
+        "creates the baseline tables and fills them with generated data")
+    refuse_external(seed_targets(args.only), "seed" + " --reset" * args.reset, consequence, args.overwrite_external_database)
     pg = ch = None
     if args.only in (None, "postgres"):
-        pg = PgConnector(_postgres_url())
+        pg = PgConnector(urls.postgres().url or "")
     if args.only in (None, "clickhouse"):
-        ch = ch_connect()
+        ch = ch_connect(urls.clickhouse().url)
     say(f"Seeding {scale.name}: {scale.messages:,} messages in {scale.conversations:,} conversations "
         f"(one of {scale.hot_messages:,}), {scale.posts:,} posts, {scale.likes + scale.comments + scale.shares + scale.follows + scale.impressions:,} CDC events")
     try:
@@ -112,15 +144,6 @@ def cmd_seed(args: argparse.Namespace) -> int:
             pg.close()
     say(f"Seeded in {report.seconds:.1f} s.")
     return 0
-
-
-def _postgres_url() -> str:
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        return url
-    from dbopt.embedded.postgres import EmbeddedPostgres
-
-    return EmbeddedPostgres.default().ensure_running()
 
 
 # --- status ---------------------------------------------------------------------------------
@@ -218,12 +241,18 @@ def stop_process_group(proc: subprocess.Popen, timeout: float = 60.0) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    refuse_external(
+        [*seed_targets(None), urls.redis(start=False)], "demo",
+        "drops every baseline table, re-seeds it and runs every rollout job on it", args.overwrite_external_database,
+    )
     started = time.monotonic()
     say("== 1. Embedded databases")
     cmd_up(args)
     say()
     say(f"== 2. Seed ({args.scale})")
-    seed_args = argparse.Namespace(scale=args.scale, messages=None, reset=True, only=None)
+    seed_args = argparse.Namespace(
+        scale=args.scale, messages=None, reset=True, only=None, overwrite_external_database=args.overwrite_external_database
+    )
     cmd_seed(seed_args)
     say()
     say("== 3. Rollout jobs, in order")
@@ -324,6 +353,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--messages", type=int, help="size by message count instead of a named scale")
     s.add_argument("--reset", action="store_true", help="drop the baseline tables (and the rollout's objects) first")
     s.add_argument("--only", choices=("postgres", "clickhouse"), help="seed one database only")
+    s.add_argument(OVERWRITE_FLAG, action="store_true", help=OVERWRITE_HELP)
     s.set_defaults(fn=cmd_seed)
     sub.add_parser("status", help="which databases, and which phase each step is at").set_defaults(fn=cmd_status)
     u = sub.add_parser("ui", help="the Dagster UI on 127.0.0.1")
@@ -331,6 +361,7 @@ def parser() -> argparse.ArgumentParser:
     u.set_defaults(fn=cmd_ui)
     d = sub.add_parser("demo", help="up, seed, run every rollout job, print what each did")
     d.add_argument("--scale", choices=("tiny", "small", "medium"), default="small")
+    d.add_argument(OVERWRITE_FLAG, action="store_true", help=OVERWRITE_HELP)
     d.set_defaults(fn=cmd_demo)
     return p
 

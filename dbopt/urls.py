@@ -1,0 +1,139 @@
+"""Where each database is: DATABASE_URL / CLICKHOUSE_URL / REDIS_URL, or dbopt's own servers.
+
+The one resolver the Dagster resources, `dbopt` and `dbopt status` call: it checks the URL
+before anything connects (a password with unencoded special characters is refused), gives
+its redacted form for every message, and says whether dbopt started the server itself,
+which decides whether a command may drop or generate data there.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from dbopt.secrets import check_url, redact_url, scrub_for
+
+if TYPE_CHECKING:
+    from dbopt.embedded.postgres import EmbeddedPostgres
+    from dbopt.embedded.redis import EmbeddedRedis
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One database's URL (never print it: use `safe_url` or `where`)."""
+
+    system: str  # PostgreSQL, ClickHouse, Redis
+    variable: str  # the environment variable that configures it
+    url: str | None  # None: dbopt's own server is not running (and was not asked to start)
+    embedded: bool  # dbopt started this server (or runs the engine in its own process)
+
+    @property
+    def safe_url(self) -> str:
+        return redact_url(self.url)
+
+    @property
+    def where(self) -> str:
+        if self.url is None:
+            return "embedded (not running)"
+        return f"embedded, {self.safe_url}" if self.embedded else f"{self.safe_url} ({self.variable})"
+
+    def scrub(self, text: str) -> str:
+        """`text` without any piece of this URL's password."""
+        return scrub_for(text, self.url)
+
+
+def _given(explicit: str | None, variable: str) -> str | None:
+    url = explicit or os.environ.get(variable) or None
+    if url:
+        check_url(url, variable)
+    return url
+
+
+def _is_local_port(host: str | None, port: int | None, own_port: int | None) -> bool:
+    return bool(own_port) and port == own_port and (host or "localhost") in LOOPBACK
+
+
+def postgres(url: str | None = None, *, start: bool = True) -> Endpoint:
+    """DATABASE_URL (or `url`), else the embedded server (started unless `start=False`)."""
+    from dbopt.embedded.postgres import EmbeddedPostgres
+
+    given = _given(url, "DATABASE_URL")
+    server = EmbeddedPostgres.default()
+    if given:
+        return Endpoint("PostgreSQL", "DATABASE_URL", given, _is_embedded_postgres(given, server))
+    if start:
+        return Endpoint("PostgreSQL", "DATABASE_URL", server.ensure_running(), True)
+    return Endpoint("PostgreSQL", "DATABASE_URL", server.url() if server.is_running() else None, True)
+
+
+def _is_embedded_postgres(url: str, server: EmbeddedPostgres) -> bool:
+    """The URL names the embedded server's port on this machine while that server runs."""
+    from psycopg import ProgrammingError, conninfo
+
+    try:
+        params = conninfo.conninfo_to_dict(url)
+        port = int(str(params.get("port") or 5432).split(",")[0])
+    except (ProgrammingError, ValueError):
+        return False
+    return _is_local_port(params.get("host"), port, server.port()) and server.running_pid() is not None
+
+
+def clickhouse(url: str | None = None) -> Endpoint:
+    """CLICKHOUSE_URL (or `url`), else chDB in the data folder. chDB runs inside dbopt's own
+    process, so a chdb:// folder counts as dbopt's; a server (http/https) never does."""
+    given = _given(url, "CLICKHOUSE_URL")
+    if given:
+        return Endpoint("ClickHouse", "CLICKHOUSE_URL", given, given.strip().lower().startswith("chdb:"))
+    from dbopt.paths import data_dir
+
+    return Endpoint("ClickHouse", "CLICKHOUSE_URL", f"chdb://{data_dir() / 'clickhouse'}", True)
+
+
+def redis(url: str | None = None, *, start: bool = True) -> Endpoint:
+    """REDIS_URL (or `url`), else the embedded redis-server (started unless `start=False`)."""
+    from dbopt.embedded.redis import EmbeddedRedis
+
+    given = _given(url, "REDIS_URL")
+    server = EmbeddedRedis.default()
+    if given:
+        return Endpoint("Redis", "REDIS_URL", given, _is_embedded_redis(given, server))
+    if start:
+        return Endpoint("Redis", "REDIS_URL", server.ensure_running(), True)
+    return Endpoint("Redis", "REDIS_URL", server.url() if server.is_running() else None, True)
+
+
+def _is_embedded_redis(url: str, server: EmbeddedRedis) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port or 6379
+    except ValueError:
+        return False
+    return _is_local_port(parts.hostname, port, server.port()) and server.running_pid() is not None
+
+
+def redis_client(endpoint: Endpoint, **kwargs: object) -> object:
+    """A pinged redis-py client, or one sentence saying what is wrong (never the password)."""
+    import redis as redis_py
+
+    from dbopt.errors import ConnectionProblem, DboptError
+
+    if endpoint.url is None:
+        raise DboptError("The embedded Redis is not running; run `dbopt up` to start it.")
+    try:
+        client = redis_py.Redis.from_url(endpoint.url, **kwargs)
+        client.ping()
+    except redis_py.exceptions.AuthenticationError:
+        raise ConnectionProblem(
+            f"Redis at {endpoint.safe_url} refused the credentials; fix the user or password in REDIS_URL."
+        ) from None
+    except (redis_py.exceptions.RedisError, ValueError) as exc:
+        reason = endpoint.scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise ConnectionProblem(
+            f"Cannot reach Redis at {endpoint.safe_url} ({reason[:160]}); check that it runs and that REDIS_URL is right."
+        ) from None
+    return client
