@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from dbopt.embedded.redis import EmbeddedRedis
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+REDIS_RETRIES = 2
 
 
 @dataclass(frozen=True)
@@ -117,13 +118,19 @@ def _is_embedded_redis(url: str, server: EmbeddedRedis) -> bool:
 
 
 def redis_client(endpoint: Endpoint, **kwargs: object) -> object:
-    """A pinged redis-py client, or one sentence saying what is wrong (never the password)."""
+    """A pinged redis-py client, or one sentence saying what is wrong (never the password).
+
+    Retries are few and short: redis-py's default (10 retries with backoff) makes every call
+    on a dead Redis take seconds, and the cache is on the path of each request."""
     import redis as redis_py
+    from redis.backoff import ExponentialWithJitterBackoff
+    from redis.retry import Retry
 
     from dbopt.errors import ConnectionProblem, DboptError
 
     if endpoint.url is None:
         raise DboptError("The embedded Redis is not running; run `dbopt up` to start it.")
+    kwargs.setdefault("retry", Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), REDIS_RETRIES))
     try:
         client = redis_py.Redis.from_url(endpoint.url, **kwargs)
         client.ping()
