@@ -8,7 +8,11 @@
     dbopt demo        up, seed small, benchmark, run every rollout job in order, benchmark again, print
                       what each did and the plan's targets table (before -> after)
 
-Errors a user can fix end in one sentence naming the problem and the fix.
+They read DATABASE_URL, CLICKHOUSE_URL and REDIS_URL (unset: dbopt's own embedded servers in
+DBOPT_HOME); special characters in a password must be percent-encoded. `seed` and `demo` drop
+or generate data, so they refuse a database dbopt did not start itself unless given
+--overwrite-external-database. Errors a user can fix end in one sentence naming the problem
+and the fix (exit code 2).
 """
 
 from __future__ import annotations
@@ -343,12 +347,23 @@ def summarize(result) -> list[str]:
 # --- entry point ----------------------------------------------------------------------------
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dbopt")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dbopt", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = p.add_subparsers(dest="command")
     sub.add_parser("up", help="start the embedded PostgreSQL and Redis").set_defaults(fn=cmd_up)
     sub.add_parser("down", help="stop them").set_defaults(fn=cmd_down)
-    s = sub.add_parser("seed", help="create the baseline schemas and fill them with generated data")
+    s = sub.add_parser("seed", help="create the baseline schemas and fill them with generated data (dbopt's own "
+                       f"servers only, unless {OVERWRITE_FLAG})")
     s.add_argument("--scale", choices=("tiny", "small", "medium", "large"), default="small")
     s.add_argument("--messages", type=int, help="size by message count instead of a named scale")
     s.add_argument("--reset", action="store_true", help="drop the baseline tables (and the rollout's objects) first")
@@ -359,7 +374,8 @@ def parser() -> argparse.ArgumentParser:
     u = sub.add_parser("ui", help="the Dagster UI on 127.0.0.1")
     u.add_argument("--port", type=int, default=3000)
     u.set_defaults(fn=cmd_ui)
-    d = sub.add_parser("demo", help="up, seed, run every rollout job, print what each did")
+    d = sub.add_parser("demo", help="up, seed --reset, run every rollout job, print what each did (dbopt's own "
+                       f"servers only, unless {OVERWRITE_FLAG})")
     d.add_argument("--scale", choices=("tiny", "small", "medium"), default="small")
     d.add_argument(OVERWRITE_FLAG, action="store_true", help=OVERWRITE_HELP)
     d.set_defaults(fn=cmd_demo)
@@ -369,7 +385,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    if args.command is None:
+        p.print_help()
+        return 0
     fn: Callable[[argparse.Namespace], int] = args.fn
     try:
         return fn(args)
