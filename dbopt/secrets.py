@@ -82,12 +82,6 @@ def secret_fragments(url: str | None) -> list[str]:
     return sorted((f for f in out if len(f) >= MIN_FRAGMENT), key=len, reverse=True)
 
 
-def url_password(url: str | None) -> str | None:
-    """The password in a URL (decoded), to scrub it from text that may echo it."""
-    passwords = _passwords(url) if url else []
-    return unquote(passwords[0]) if passwords else None
-
-
 def scrub(text: str, *secrets: str | None) -> str:
     """Text with URL passwords, `password=` values and the given secrets masked."""
 

@@ -9,7 +9,7 @@ which decides whether a command may drop or generate data there.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dbopt.secrets import check_url, redact_url, scrub_for
@@ -28,7 +28,7 @@ class Endpoint:
 
     system: str  # PostgreSQL, ClickHouse, Redis
     variable: str  # the environment variable that configures it
-    url: str | None  # None: dbopt's own server is not running (and was not asked to start)
+    url: str | None = field(repr=False)  # None: dbopt's own server is not running (nor asked to start)
     embedded: bool  # dbopt started this server (or runs the engine in its own process)
 
     @property

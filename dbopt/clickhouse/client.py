@@ -16,7 +16,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,12 +39,12 @@ class Target:
 
     backend: str  # "http" or "chdb"
     database: str
-    url: str
+    url: str = field(repr=False)  # holds the password: show safe_url
     path: Path | None = None
     host: str | None = None
     port: int | None = None
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     secure: bool = False
 
     @property

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dbopt.errors import DboptError
-from dbopt.secrets import check_url, redact_url, scrub, scrub_for, url_password
+from dbopt.secrets import check_url, redact_url, scrub_for
 from tests.leaks import NASTY_URLS, UNENCODED, assert_no_leak
 
 
@@ -66,5 +66,5 @@ def test_encoded_passwords_and_dsns_are_accepted(variable: str, url: str, passwo
 
 def test_scrub_masks_passwords_in_any_text() -> None:
     text = 'invalid dsn: "postgresql://u:topsecret@h/db" and password=topsecret again topsecret'
-    out = scrub(text, url_password("postgresql://u:topsecret@h/db"))
+    out = scrub_for(text, "postgresql://u:topsecret@h/db")
     assert "topsecret" not in out
