@@ -5,6 +5,7 @@ Read by `dbopt status`; every line is safe to print (no password, no client quer
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,21 +22,25 @@ class SystemStatus:
     steps: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _refused(name: str, exc: DboptError) -> SystemStatus:
-    """A URL refused before any connection: its message already shows it redacted."""
-    return SystemStatus(name, "(refused)", False, str(exc))
+def _resolved(name: str, resolve: Callable[[], urls.Endpoint]) -> urls.Endpoint | SystemStatus:
+    """The endpoint, or the status that says why there is none to connect to: a URL refused
+    before any connection (its message shows it redacted), or dbopt's own server stopped."""
+    try:
+        endpoint = resolve()
+    except DboptError as exc:
+        return SystemStatus(name, "(refused)", False, str(exc))
+    if endpoint.url is None:
+        return SystemStatus(name, endpoint.where, False, "run `dbopt up` to start it")
+    return endpoint
 
 
 def postgres_status(url: str | None = None) -> SystemStatus:
     from dbopt.postgres import baseline, ledger
     from dbopt.postgres.connect import connect
 
-    try:
-        endpoint = urls.postgres(url, start=False)
-    except DboptError as exc:
-        return _refused("PostgreSQL", exc)
-    if endpoint.url is None:
-        return SystemStatus("PostgreSQL", endpoint.where, False, "run `dbopt up` to start it")
+    endpoint = _resolved("PostgreSQL", lambda: urls.postgres(url, start=False))
+    if isinstance(endpoint, SystemStatus):
+        return endpoint
     try:
         with connect(endpoint.url) as conn:
             version = conn.execute("SHOW server_version").fetchone()[0]
@@ -61,11 +66,10 @@ def clickhouse_status(url: str | None = None) -> SystemStatus:
     from dbopt.clickhouse.client import connect
     from dbopt.clickhouse.ledger import read_status
 
-    try:
-        endpoint = urls.clickhouse(url)
-        client = connect(endpoint.url)
-    except DboptError as exc:
-        return _refused("ClickHouse", exc)
+    endpoint = _resolved("ClickHouse", lambda: urls.clickhouse(url))
+    if isinstance(endpoint, SystemStatus):
+        return endpoint
+    client = connect(endpoint.url)
     where = client.target.safe_url if client.backend == "http" else f"chDB, {client.target.path}"
     try:
         version = client.scalar("SELECT version()")
@@ -86,12 +90,9 @@ def clickhouse_status(url: str | None = None) -> SystemStatus:
 def redis_status(url: str | None = None) -> SystemStatus:
     import redis
 
-    try:
-        endpoint = urls.redis(url, start=False)
-    except DboptError as exc:
-        return _refused("Redis", exc)
-    if endpoint.url is None:
-        return SystemStatus("Redis", endpoint.where, False, "run `dbopt up` to start it")
+    endpoint = _resolved("Redis", lambda: urls.redis(url, start=False))
+    if isinstance(endpoint, SystemStatus):
+        return endpoint
     try:
         client = urls.redis_client(endpoint, socket_timeout=3)
         info = client.info("server")

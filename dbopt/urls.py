@@ -9,6 +9,7 @@ which decides whether a command may drop or generate data there.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -53,33 +54,40 @@ def _given(explicit: str | None, variable: str) -> str | None:
     return url
 
 
-def _is_local_port(host: str | None, port: int | None, own_port: int | None) -> bool:
-    return bool(own_port) and port == own_port and (host or "localhost") in LOOPBACK
+def _resolve(system: str, variable: str, explicit: str | None, server: EmbeddedPostgres | EmbeddedRedis,
+             start: bool, address: Callable[[str], tuple[str | None, int] | None]) -> Endpoint:
+    given = _given(explicit, variable)
+    if given:
+        return Endpoint(system, variable, given, _names_server(address(given), server))
+    if start:
+        return Endpoint(system, variable, server.ensure_running(), True)
+    return Endpoint(system, variable, server.url() if server.is_running() else None, True)
+
+
+def _names_server(address: tuple[str | None, int] | None, server: EmbeddedPostgres | EmbeddedRedis) -> bool:
+    """The URL names the embedded server's port on this machine while that server runs."""
+    if address is None:
+        return False
+    host, port = address
+    own = server.port()
+    return bool(own) and port == own and (host or "localhost") in LOOPBACK and server.running_pid() is not None
 
 
 def postgres(url: str | None = None, *, start: bool = True) -> Endpoint:
     """DATABASE_URL (or `url`), else the embedded server (started unless `start=False`)."""
     from dbopt.embedded.postgres import EmbeddedPostgres
 
-    given = _given(url, "DATABASE_URL")
-    server = EmbeddedPostgres.default()
-    if given:
-        return Endpoint("PostgreSQL", "DATABASE_URL", given, _is_embedded_postgres(given, server))
-    if start:
-        return Endpoint("PostgreSQL", "DATABASE_URL", server.ensure_running(), True)
-    return Endpoint("PostgreSQL", "DATABASE_URL", server.url() if server.is_running() else None, True)
+    return _resolve("PostgreSQL", "DATABASE_URL", url, EmbeddedPostgres.default(), start, _postgres_address)
 
 
-def _is_embedded_postgres(url: str, server: EmbeddedPostgres) -> bool:
-    """The URL names the embedded server's port on this machine while that server runs."""
+def _postgres_address(url: str) -> tuple[str | None, int] | None:
     from psycopg import ProgrammingError, conninfo
 
     try:
         params = conninfo.conninfo_to_dict(url)
-        port = int(str(params.get("port") or 5432).split(",")[0])
+        return params.get("host"), int(str(params.get("port") or 5432).split(",")[0])
     except (ProgrammingError, ValueError):
-        return False
-    return _is_local_port(params.get("host"), port, server.port()) and server.running_pid() is not None
+        return None
 
 
 def clickhouse(url: str | None = None) -> Endpoint:
@@ -87,6 +95,9 @@ def clickhouse(url: str | None = None) -> Endpoint:
     process, so a chdb:// folder counts as dbopt's; a server (http/https) never does."""
     given = _given(url, "CLICKHOUSE_URL")
     if given:
+        from dbopt.clickhouse.client import parse_url
+
+        parse_url(given)  # refuses what it does not understand, before anything connects
         return Endpoint("ClickHouse", "CLICKHOUSE_URL", given, given.strip().lower().startswith("chdb:"))
     from dbopt.paths import data_dir
 
@@ -97,24 +108,17 @@ def redis(url: str | None = None, *, start: bool = True) -> Endpoint:
     """REDIS_URL (or `url`), else the embedded redis-server (started unless `start=False`)."""
     from dbopt.embedded.redis import EmbeddedRedis
 
-    given = _given(url, "REDIS_URL")
-    server = EmbeddedRedis.default()
-    if given:
-        return Endpoint("Redis", "REDIS_URL", given, _is_embedded_redis(given, server))
-    if start:
-        return Endpoint("Redis", "REDIS_URL", server.ensure_running(), True)
-    return Endpoint("Redis", "REDIS_URL", server.url() if server.is_running() else None, True)
+    return _resolve("Redis", "REDIS_URL", url, EmbeddedRedis.default(), start, _redis_address)
 
 
-def _is_embedded_redis(url: str, server: EmbeddedRedis) -> bool:
+def _redis_address(url: str) -> tuple[str | None, int] | None:
     from urllib.parse import urlsplit
 
     try:
         parts = urlsplit(url)
-        port = parts.port or 6379
+        return parts.hostname, parts.port or 6379
     except ValueError:
-        return False
-    return _is_local_port(parts.hostname, port, server.port()) and server.running_pid() is not None
+        return None
 
 
 def redis_client(endpoint: Endpoint, **kwargs: object) -> object:
