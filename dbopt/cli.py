@@ -56,10 +56,9 @@ def cmd_up(_: argparse.Namespace) -> int:
     from dbopt.embedded.postgres import EmbeddedPostgres
 
     # Every URL is checked before anything starts.
-    given = {name: os.environ.get(name) for name in ("DATABASE_URL", "CLICKHOUSE_URL", "REDIS_URL")}
     pg, ch, rd = urls.postgres(start=False), urls.clickhouse(), urls.redis(start=False)
-    if given["DATABASE_URL"]:
-        say(f"PostgreSQL  {pg.safe_url} (DATABASE_URL)")
+    if pg.given:
+        say(f"PostgreSQL  {pg.where}")
     else:
         say(f"PostgreSQL  {urls.postgres().url}  embedded, data in {EmbeddedPostgres.default().root}")
     target = parse_url(ch.url)
@@ -67,8 +66,8 @@ def cmd_up(_: argparse.Namespace) -> int:
         say(f"ClickHouse  chDB in {target.path} (opened by each step that needs it)")
     else:
         say(f"ClickHouse  {target.safe_url} (CLICKHOUSE_URL)")
-    if given["REDIS_URL"]:
-        say(f"Redis       {rd.safe_url} (REDIS_URL)")
+    if rd.given:
+        say(f"Redis       {rd.where}")
     else:
         say(f"Redis       {urls.redis().url}  embedded, {_redis_origin()}")
     return 0

@@ -31,6 +31,7 @@ class Endpoint:
     variable: str  # the environment variable that configures it
     url: str | None = field(repr=False)  # None: dbopt's own server is not running (nor asked to start)
     embedded: bool  # dbopt started this server (or runs the engine in its own process)
+    given: bool = True  # from the variable (or the caller), not dbopt's default
 
     @property
     def safe_url(self) -> str:
@@ -40,7 +41,7 @@ class Endpoint:
     def where(self) -> str:
         if self.url is None:
             return "embedded (not running)"
-        return f"embedded, {self.safe_url}" if self.embedded else f"{self.safe_url} ({self.variable})"
+        return f"{self.safe_url} ({self.variable})" if self.given else f"embedded, {self.safe_url}"
 
     def scrub(self, text: str) -> str:
         """`text` without any piece of this URL's password."""
@@ -60,8 +61,8 @@ def _resolve(system: str, variable: str, explicit: str | None, server: EmbeddedP
     if given:
         return Endpoint(system, variable, given, _names_server(address(given), server))
     if start:
-        return Endpoint(system, variable, server.ensure_running(), True)
-    return Endpoint(system, variable, server.url() if server.is_running() else None, True)
+        return Endpoint(system, variable, server.ensure_running(), True, given=False)
+    return Endpoint(system, variable, server.url() if server.is_running() else None, True, given=False)
 
 
 def _names_server(address: tuple[str | None, int] | None, server: EmbeddedPostgres | EmbeddedRedis) -> bool:
@@ -101,7 +102,7 @@ def clickhouse(url: str | None = None) -> Endpoint:
         return Endpoint("ClickHouse", "CLICKHOUSE_URL", given, given.strip().lower().startswith("chdb:"))
     from dbopt.paths import data_dir
 
-    return Endpoint("ClickHouse", "CLICKHOUSE_URL", f"chdb://{data_dir() / 'clickhouse'}", True)
+    return Endpoint("ClickHouse", "CLICKHOUSE_URL", f"chdb://{data_dir() / 'clickhouse'}", True, given=False)
 
 
 def redis(url: str | None = None, *, start: bool = True) -> Endpoint:
