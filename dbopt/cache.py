@@ -37,6 +37,9 @@ from decimal import Decimal
 from typing import Any
 
 log = logging.getLogger("dbopt.cache")
+# Failed invalidations, counted in Redis itself once it answers again, for the monitoring
+# (dbopt/monitoring/redis_stats.py) and the cache alert: one counter per server, like INFO's.
+INVALIDATION_ERRORS_KEY = "dbopt:cache:invalidation_errors"
 
 # Plan 4.3 "Cache Strategy by Entity", in seconds.
 TTL_S: dict[str, int] = {
@@ -149,6 +152,7 @@ class QueryCache:
         self.scan_batch = scan_batch
         self.stats = CacheStats()
         self._lock = threading.Lock()
+        self._unreported = 0  # failed invalidations not yet added to INVALIDATION_ERRORS_KEY
 
     def _count(self, **delta: float) -> None:
         with self._lock:
@@ -206,9 +210,25 @@ class QueryCache:
         a write that went through into an error (the client would retry it). The stale keys
         expire with their TTL; the failure is logged and counted in `invalidation_errors`."""
         self._count(errors=1, invalidation_errors=1)
+        with self._lock:
+            self._unreported += 1
         log.warning("cache invalidation of %s failed (%s); cached entries stay until their TTL", what,
                     type(exc).__name__)
         return 0
+
+    def _report_failures(self) -> None:
+        """Redis answers again: add the failures it missed to its counter (best effort)."""
+        import redis
+
+        with self._lock:
+            pending, self._unreported = self._unreported, 0
+        if not pending:
+            return
+        try:
+            self.client.incrby(INVALIDATION_ERRORS_KEY, pending)
+        except redis.exceptions.RedisError:
+            with self._lock:
+                self._unreported += pending
 
     def invalidate(self, *keys: str) -> int:
         """Drop keys (on write); returns how many existed. Never raises for Redis."""
@@ -221,6 +241,7 @@ class QueryCache:
         except redis.exceptions.RedisError as exc:
             return self._invalidation_failed(", ".join(keys), exc)
         self._count(invalidations=len(keys))
+        self._report_failures()
         return n
 
     def invalidate_tag(self, tag: str) -> int:
@@ -242,6 +263,7 @@ class QueryCache:
                     break
         except redis.exceptions.RedisError as exc:
             return dropped + self._invalidation_failed(tag, exc)
+        self._report_failures()
         return dropped
 
     def scan(self, pattern: str) -> Iterator[list[Any]]:

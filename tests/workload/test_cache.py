@@ -181,3 +181,30 @@ def test_a_send_succeeds_when_redis_dies_during_the_writes(seeded_pg_url: str, t
         assert answer == {"messages": fresh} and cache.stats.misses == reads + 1  # from the database
     finally:
         server.stop()
+
+
+def test_missed_invalidations_reach_the_cache_alert_once_redis_answers(redis_url: str) -> None:
+    """The count lives in Redis (read by monitor_postgres_and_redis next to the hit rate), added
+    by the first invalidation that succeeds after the failures."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    from dbopt.cache import INVALIDATION_ERRORS_KEY
+    from dbopt.monitoring import redis_stats
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cache = QueryCache(redis.Redis(host="127.0.0.1", port=port, retry=Retry(NoBackoff(), 0)), keys=Keys("app:"))
+    conv = uuid.uuid4()
+    assert cache.on_new_message(conv) == 0 and cache.on_new_message(conv) == 0
+    assert cache.stats.invalidation_errors == 4
+    live = client(redis_url)
+    assert live.get(INVALIDATION_ERRORS_KEY) is None
+    cache.client = live  # Redis is back
+    cache.cached("history", cache.keys.history(conv, "first"), lambda: [1], tag=cache.keys.history_tag(conv))
+    assert cache.on_new_message(conv) == 1
+    assert int(live.get(INVALIDATION_ERRORS_KEY)) == 4
+    assert redis_stats.sample(live)["invalidation_errors"] == 4
+    cache.on_new_message(conv)
+    assert int(live.get(INVALIDATION_ERRORS_KEY)) == 4  # reported once
