@@ -4,8 +4,8 @@ Parsers disagree on where a password ends when its special characters are not
 percent-encoded: `urlsplit` cuts the userinfo at the first `/`, `?` or `#`, so
 `postgresql://app:Xy9/Qw+zK@host/db` reads as host `app`, port `Xy9`, path `/Qw+zK@host/db`
 and a redaction based on it prints the password. Here the userinfo is everything between
-`scheme://` and the LAST `@` before any whitespace: a few characters of host or path may be
-hidden with it, never a character of the password shown. Such URLs are refused before any
+`scheme://` and the LAST `@` (in free text, the last before whitespace): a few characters of
+host or path may be hidden with it, never a character of the password shown. Such URLs are refused before any
 connection (`check_url`), and every error text we show is scrubbed of the password, raw and
 decoded, and of its pieces split at reserved characters, since drivers echo pieces.
 """
@@ -84,7 +84,6 @@ def secret_fragments(url: str | None) -> list[str]:
 
 def scrub(text: str, *secrets: str | None) -> str:
     """Text with URL passwords, `password=` values and the given secrets masked."""
-
     out = _URL.sub(_masked_userinfo, text)
     out = _PASSWORD_KV.sub(lambda m: f"{m['key']}{MASK}", out)
     for secret in sorted((s for s in secrets if s), key=len, reverse=True):
