@@ -230,6 +230,7 @@ def redis_cache_hit_rate(context: dg.AssetExecutionContext, redis: RedisResource
         "keys": report.keys,
         "used_memory_bytes": report.used_memory,
         "maxmemory_bytes": report.maxmemory,
+        "invalidation_errors": report.invalidation_errors,
     }))
 
 

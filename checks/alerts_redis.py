@@ -36,9 +36,10 @@ def cache_hit_rate_alert(measured: Measurement, config: CacheHitRateAlertConfig)
         threshold=config.hit_rate_pct_below,
         note=note,
         offending=[{k: measured.get(k) for k in ("hit_rate_pct", "hits", "misses", "interval_s", "evicted_keys",
-                                                 "keys", "since_start_hit_rate_pct")}],
+                                                 "keys", "since_start_hit_rate_pct", "invalidation_errors")}],
         next_step=(
             "warm_cache refills the hot entries (the sensor launches it). If the rate stays low, look at evicted_keys "
-            "(maxmemory too small) and at TTLs shorter than the access interval."
+            "(maxmemory too small) and at TTLs shorter than the access interval. invalidation_errors counts writes whose "
+            "cache invalidation Redis missed (their keys were stale until their TTL)."
         ),
     )

@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from dbopt.secrets import scrub, url_password
+from dbopt.secrets import scrub_for
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
@@ -105,7 +105,7 @@ def validate(url: str, table: str, expectations: list[Expectation]) -> list[Outc
         from dbopt.errors import DboptError
 
         raise DboptError(
-            f"Great Expectations could not validate {table}: {scrub(str(exc), url_password(url))[:300]}"
+            f"Great Expectations could not validate {table}: {scrub_for(str(exc), url)[:300]}"
         ) from None
     outcomes = []
     for item in result.results:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import threading
 import time
 import uuid
@@ -34,6 +35,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+
+log = logging.getLogger("dbopt.cache")
+# Failed invalidations, counted in Redis itself once it answers again, for the monitoring
+# (dbopt/monitoring/redis_stats.py) and the cache alert: one counter per server, like INFO's.
+INVALIDATION_ERRORS_KEY = "dbopt:cache:invalidation_errors"
 
 # Plan 4.3 "Cache Strategy by Entity", in seconds.
 TTL_S: dict[str, int] = {
@@ -117,6 +123,8 @@ class CacheStats:
     errors: int = 0
     fetch_seconds: float = 0.0  # time spent in `fetch` (the database)
     invalidations: int = 0
+    # Invalidations Redis refused after the write committed: those keys stay stale until their TTL.
+    invalidation_errors: int = 0
 
     @property
     def reads(self) -> int:
@@ -128,7 +136,8 @@ class CacheStats:
 
     def as_dict(self) -> dict[str, Any]:
         return {"hits": self.hits, "misses": self.misses, "errors": self.errors, "hit_rate": round(self.hit_rate, 4),
-                "fetch_seconds": round(self.fetch_seconds, 4), "invalidations": self.invalidations}
+                "fetch_seconds": round(self.fetch_seconds, 4), "invalidations": self.invalidations,
+                "invalidation_errors": self.invalidation_errors}
 
 
 class QueryCache:
@@ -143,6 +152,7 @@ class QueryCache:
         self.scan_batch = scan_batch
         self.stats = CacheStats()
         self._lock = threading.Lock()
+        self._unreported = 0  # failed invalidations not yet added to INVALIDATION_ERRORS_KEY
 
     def _count(self, **delta: float) -> None:
         with self._lock:
@@ -195,27 +205,65 @@ class QueryCache:
         """`get_or_fetch` with the plan's TTL for the entity."""
         return self.get_or_fetch(key, TTL_S[entity], fetch, tag=tag)
 
+    def _invalidation_failed(self, what: str, exc: Exception) -> int:
+        """Invalidation runs after the database committed: a Redis failure here must not turn
+        a write that went through into an error (the client would retry it). The stale keys
+        expire with their TTL; the failure is logged and counted in `invalidation_errors`."""
+        self._count(errors=1, invalidation_errors=1)
+        with self._lock:
+            self._unreported += 1
+        log.warning("cache invalidation of %s failed (%s); cached entries stay until their TTL", what,
+                    type(exc).__name__)
+        return 0
+
+    def _report_failures(self) -> None:
+        """Redis answers again: add the failures it missed to its counter (best effort)."""
+        import redis
+
+        with self._lock:
+            pending, self._unreported = self._unreported, 0
+        if not pending:
+            return
+        try:
+            self.client.incrby(INVALIDATION_ERRORS_KEY, pending)
+        except redis.exceptions.RedisError:
+            with self._lock:
+                self._unreported += pending
+
     def invalidate(self, *keys: str) -> int:
-        """Drop keys (on write); returns how many existed."""
+        """Drop keys (on write); returns how many existed. Never raises for Redis."""
+        import redis
+
         if not keys or self.client is None:
             return 0
-        n = int(self.client.unlink(*keys))
+        try:
+            n = int(self.client.unlink(*keys))
+        except redis.exceptions.RedisError as exc:
+            return self._invalidation_failed(", ".join(keys), exc)
         self._count(invalidations=len(keys))
+        self._report_failures()
         return n
 
     def invalidate_tag(self, tag: str) -> int:
         """Drop every key stored under `tag`; no keyspace walk. Members are taken with SPOP,
         which is atomic, so a page cached while this runs keeps its membership for the next
-        write instead of being lost with the tag. Returns how many keys were dropped."""
+        write instead of being lost with the tag. Returns how many keys were dropped; never
+        raises for Redis."""
+        import redis
+
         dropped = 0
-        while self.client is not None:
-            members = self.client.spop(tag, self.scan_batch)
-            if not members:
-                break
-            dropped += int(self.client.unlink(*members))
-            self._count(invalidations=len(members))
-            if len(members) < self.scan_batch:
-                break
+        try:
+            while self.client is not None:
+                members = self.client.spop(tag, self.scan_batch)
+                if not members:
+                    break
+                dropped += int(self.client.unlink(*members))
+                self._count(invalidations=len(members))
+                if len(members) < self.scan_batch:
+                    break
+        except redis.exceptions.RedisError as exc:
+            return dropped + self._invalidation_failed(tag, exc)
+        self._report_failures()
         return dropped
 
     def scan(self, pattern: str) -> Iterator[list[Any]]:

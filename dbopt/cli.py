@@ -8,7 +8,11 @@
     dbopt demo        up, seed small, benchmark, run every rollout job in order, benchmark again, print
                       what each did and the plan's targets table (before -> after)
 
-Errors a user can fix end in one sentence naming the problem and the fix.
+They read DATABASE_URL, CLICKHOUSE_URL and REDIS_URL (unset: dbopt's own embedded servers in
+DBOPT_HOME); special characters in a password must be percent-encoded. `seed` and `demo` drop
+or generate data, so they refuse a database dbopt did not start itself unless given
+--overwrite-external-database. Errors a user can fix end in one sentence naming the problem
+and the fix (exit code 2).
 """
 
 from __future__ import annotations
@@ -24,9 +28,9 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from dbopt import urls
 from dbopt.errors import DboptError
 from dbopt.paths import REPO_ROOT, dagster_home, data_dir
-from dbopt.secrets import redact_url
 
 # The benchmark runs on each side of Phase 1, so its report has a "Before" and an "after".
 ROLLOUT_JOBS = ("workload_benchmark", "phase1_postgres", "phase1_clickhouse", "partition_cleanup", "workload_benchmark")
@@ -50,24 +54,22 @@ def say(line: str = "") -> None:
 def cmd_up(_: argparse.Namespace) -> int:
     from dbopt.clickhouse.client import parse_url
     from dbopt.embedded.postgres import EmbeddedPostgres
-    from dbopt.embedded.redis import EmbeddedRedis
 
-    if os.environ.get("DATABASE_URL"):
-        say(f"PostgreSQL  {redact_url(os.environ['DATABASE_URL'])} (DATABASE_URL)")
+    # Every URL is checked before anything starts.
+    pg, ch, rd = urls.postgres(start=False), urls.clickhouse(), urls.redis(start=False)
+    if pg.given:
+        say(f"PostgreSQL  {pg.where}")
     else:
-        server = EmbeddedPostgres.default()
-        url = server.ensure_running()
-        say(f"PostgreSQL  {url}  embedded, data in {server.root}")
-    target = parse_url(os.environ.get("CLICKHOUSE_URL") or None)
+        say(f"PostgreSQL  {urls.postgres().url}  embedded, data in {EmbeddedPostgres.default().root}")
+    target = parse_url(ch.url)
     if target.backend == "chdb":
         say(f"ClickHouse  chDB in {target.path} (opened by each step that needs it)")
     else:
         say(f"ClickHouse  {target.safe_url} (CLICKHOUSE_URL)")
-    if os.environ.get("REDIS_URL"):
-        say(f"Redis       {redact_url(os.environ['REDIS_URL'])} (REDIS_URL)")
+    if rd.given:
+        say(f"Redis       {rd.where}")
     else:
-        server = EmbeddedRedis.default()
-        say(f"Redis       {server.ensure_running()}  embedded, {_redis_origin()}")
+        say(f"Redis       {urls.redis().url}  embedded, {_redis_origin()}")
     return 0
 
 
@@ -89,6 +91,36 @@ def cmd_down(_: argparse.Namespace) -> int:
 # --- seed -----------------------------------------------------------------------------------
 
 
+OVERWRITE_FLAG = "--overwrite-external-database"
+OVERWRITE_HELP = (
+    "write into databases dbopt did not start itself (DATABASE_URL, an http(s) CLICKHOUSE_URL, REDIS_URL): "
+    "their application data is dropped and replaced with generated data; refused without this flag"
+)
+
+
+def refuse_external(endpoints: Sequence[urls.Endpoint], command: str, consequence: str, allowed: bool) -> None:
+    """Before anything changes: a command that drops or generates data leaves alone every
+    database dbopt did not start, unless the operator named the consequence with the flag."""
+    external = [e for e in endpoints if not e.embedded]
+    if external and not allowed:
+        names = " and ".join(f"{e.variable} {e.safe_url}" for e in external)
+        raise DboptError(
+            f"`dbopt {command}` {consequence}, and {names} {'is a database' if len(external) == 1 else 'are databases'} "
+            f"dbopt did not start; unset {' and '.join(e.variable for e in external)} to use dbopt's own servers, "
+            f"or pass {OVERWRITE_FLAG} if its data may be replaced."
+        )
+
+
+def seed_targets(only: str | None) -> list[urls.Endpoint]:
+    """The databases `dbopt seed` writes to (checked, not yet started)."""
+    targets = []
+    if only in (None, "postgres"):
+        targets.append(urls.postgres(start=False))
+    if only in (None, "clickhouse"):
+        targets.append(urls.clickhouse())
+    return targets
+
+
 def cmd_seed(args: argparse.Namespace) -> int:
     from dbopt.clickhouse.client import connect as ch_connect
     from dbopt.postgres.connect import PgConnector
@@ -96,11 +128,14 @@ def cmd_seed(args: argparse.Namespace) -> int:
     from dbopt.seed.scales import scale_for
 
     scale = scale_for(args.scale, args.messages)
+    consequence = "drops the baseline tables and fills them with generated data" if args.reset else (
+        "creates the baseline tables and fills them with generated data")
+    refuse_external(seed_targets(args.only), "seed" + " --reset" * args.reset, consequence, args.overwrite_external_database)
     pg = ch = None
     if args.only in (None, "postgres"):
-        pg = PgConnector(_postgres_url())
+        pg = PgConnector(urls.postgres().url or "")
     if args.only in (None, "clickhouse"):
-        ch = ch_connect()
+        ch = ch_connect(urls.clickhouse().url)
     say(f"Seeding {scale.name}: {scale.messages:,} messages in {scale.conversations:,} conversations "
         f"(one of {scale.hot_messages:,}), {scale.posts:,} posts, {scale.likes + scale.comments + scale.shares + scale.follows + scale.impressions:,} CDC events")
     try:
@@ -112,15 +147,6 @@ def cmd_seed(args: argparse.Namespace) -> int:
             pg.close()
     say(f"Seeded in {report.seconds:.1f} s.")
     return 0
-
-
-def _postgres_url() -> str:
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        return url
-    from dbopt.embedded.postgres import EmbeddedPostgres
-
-    return EmbeddedPostgres.default().ensure_running()
 
 
 # --- status ---------------------------------------------------------------------------------
@@ -218,12 +244,18 @@ def stop_process_group(proc: subprocess.Popen, timeout: float = 60.0) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    refuse_external(
+        [*seed_targets(None), urls.redis(start=False)], "demo",
+        "drops every baseline table, re-seeds it and runs every rollout job on it", args.overwrite_external_database,
+    )
     started = time.monotonic()
     say("== 1. Embedded databases")
     cmd_up(args)
     say()
     say(f"== 2. Seed ({args.scale})")
-    seed_args = argparse.Namespace(scale=args.scale, messages=None, reset=True, only=None)
+    seed_args = argparse.Namespace(
+        scale=args.scale, messages=None, reset=True, only=None, overwrite_external_database=args.overwrite_external_database
+    )
     cmd_seed(seed_args)
     say()
     say("== 3. Rollout jobs, in order")
@@ -314,23 +346,37 @@ def summarize(result) -> list[str]:
 # --- entry point ----------------------------------------------------------------------------
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dbopt")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dbopt", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = p.add_subparsers(dest="command")
     sub.add_parser("up", help="start the embedded PostgreSQL and Redis").set_defaults(fn=cmd_up)
     sub.add_parser("down", help="stop them").set_defaults(fn=cmd_down)
-    s = sub.add_parser("seed", help="create the baseline schemas and fill them with generated data")
+    s = sub.add_parser("seed", help="create the baseline schemas and fill them with generated data (dbopt's own "
+                       f"servers only, unless {OVERWRITE_FLAG})")
     s.add_argument("--scale", choices=("tiny", "small", "medium", "large"), default="small")
     s.add_argument("--messages", type=int, help="size by message count instead of a named scale")
     s.add_argument("--reset", action="store_true", help="drop the baseline tables (and the rollout's objects) first")
     s.add_argument("--only", choices=("postgres", "clickhouse"), help="seed one database only")
+    s.add_argument(OVERWRITE_FLAG, action="store_true", help=OVERWRITE_HELP)
     s.set_defaults(fn=cmd_seed)
     sub.add_parser("status", help="which databases, and which phase each step is at").set_defaults(fn=cmd_status)
     u = sub.add_parser("ui", help="the Dagster UI on 127.0.0.1")
     u.add_argument("--port", type=int, default=3000)
     u.set_defaults(fn=cmd_ui)
-    d = sub.add_parser("demo", help="up, seed, run every rollout job, print what each did")
+    d = sub.add_parser("demo", help="up, seed --reset, run every rollout job, print what each did (dbopt's own "
+                       f"servers only, unless {OVERWRITE_FLAG})")
     d.add_argument("--scale", choices=("tiny", "small", "medium"), default="small")
+    d.add_argument(OVERWRITE_FLAG, action="store_true", help=OVERWRITE_HELP)
     d.set_defaults(fn=cmd_demo)
     return p
 
@@ -338,7 +384,11 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
+    if args.command is None:
+        p.print_help()
+        return 0
     fn: Callable[[argparse.Namespace], int] = args.fn
     try:
         return fn(args)

@@ -5,12 +5,12 @@ Read by `dbopt status`; every line is safe to print (no password, no client quer
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dbopt import urls
 from dbopt.errors import DboptError
-from dbopt.secrets import redact_url
 
 
 @dataclass
@@ -22,35 +22,40 @@ class SystemStatus:
     steps: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _resolved(name: str, resolve: Callable[[], urls.Endpoint]) -> urls.Endpoint | SystemStatus:
+    """The endpoint, or the status that says why there is none to connect to: a URL refused
+    before any connection (its message shows it redacted), or dbopt's own server stopped."""
+    try:
+        endpoint = resolve()
+    except DboptError as exc:
+        return SystemStatus(name, "(refused)", False, str(exc))
+    if endpoint.url is None:
+        return SystemStatus(name, endpoint.where, False, "run `dbopt up` to start it")
+    return endpoint
+
+
 def postgres_status(url: str | None = None) -> SystemStatus:
     from dbopt.postgres import baseline, ledger
     from dbopt.postgres.connect import connect
 
-    url = url or os.environ.get("DATABASE_URL")
-    if not url:
-        from dbopt.embedded.postgres import EmbeddedPostgres
-
-        server = EmbeddedPostgres.default()
-        if not server.is_running():
-            return SystemStatus("PostgreSQL", "embedded (not running)", False, "run `dbopt up` to start it")
-        url = server.url()
-        where = f"embedded, {redact_url(url)}"
-    else:
-        where = redact_url(url)
+    endpoint = _resolved("PostgreSQL", lambda: urls.postgres(url, start=False))
+    if isinstance(endpoint, SystemStatus):
+        return endpoint
     try:
-        with connect(url) as conn:
+        with connect(endpoint.url) as conn:
             version = conn.execute("SHOW server_version").fetchone()[0]
             state = baseline.inspect(conn)
             entries = ledger.status(conn)
     except DboptError as exc:
-        return SystemStatus("PostgreSQL", where, False, str(exc))
+        return SystemStatus("PostgreSQL", endpoint.where, False, endpoint.scrub(str(exc)))
+    where = endpoint.where
     if state.missing:
         summary = f"PostgreSQL {version}; baseline tables missing ({', '.join(state.missing)}): run `dbopt seed`"
         return SystemStatus("PostgreSQL", where, False, summary)
     rows = state.estimated_rows
     summary = f"PostgreSQL {version}; baseline present (~{rows.get('messages', 0):,} messages, ~{rows.get('posts', 0):,} posts)"
     steps = [
-        {"step": e.step, "state": e.outcome, "finished_at": e.finished_at, "detail": e.detail or ""}
+        {"step": e.step, "state": e.outcome, "finished_at": e.finished_at, "detail": endpoint.scrub(e.detail or "")}
         for e in entries
         if not e.step.startswith("rollback/")
     ]
@@ -61,7 +66,10 @@ def clickhouse_status(url: str | None = None) -> SystemStatus:
     from dbopt.clickhouse.client import connect
     from dbopt.clickhouse.ledger import read_status
 
-    client = connect(url)
+    endpoint = _resolved("ClickHouse", lambda: urls.clickhouse(url))
+    if isinstance(endpoint, SystemStatus):
+        return endpoint
+    client = connect(endpoint.url)
     where = client.target.safe_url if client.backend == "http" else f"chDB, {client.target.path}"
     try:
         version = client.scalar("SELECT version()")
@@ -71,7 +79,7 @@ def clickhouse_status(url: str | None = None) -> SystemStatus:
         )
         steps = read_status(client)
     except DboptError as exc:
-        return SystemStatus("ClickHouse", where, False, str(exc))
+        return SystemStatus("ClickHouse", where, False, endpoint.scrub(str(exc)))
     finally:
         client.close()
     if tables < 6:
@@ -82,21 +90,15 @@ def clickhouse_status(url: str | None = None) -> SystemStatus:
 def redis_status(url: str | None = None) -> SystemStatus:
     import redis
 
-    url = url or os.environ.get("REDIS_URL")
-    if not url:
-        from dbopt.embedded.redis import EmbeddedRedis
-
-        server = EmbeddedRedis.default()
-        if not server.is_running():
-            return SystemStatus("Redis", "embedded (not running)", False, "run `dbopt up` to start it")
-        url = server.url()
-        where = f"embedded, {redact_url(url)}"
-    else:
-        where = redact_url(url)
+    endpoint = _resolved("Redis", lambda: urls.redis(url, start=False))
+    if isinstance(endpoint, SystemStatus):
+        return endpoint
     try:
-        client = redis.Redis.from_url(url, socket_timeout=3)
+        client = urls.redis_client(endpoint, socket_timeout=3)
         info = client.info("server")
         keys = client.dbsize()
-    except (redis.exceptions.RedisError, ValueError) as exc:
-        return SystemStatus("Redis", where, False, f"not reachable ({type(exc).__name__}); check REDIS_URL")
-    return SystemStatus("Redis", where, True, f"Redis {info.get('redis_version')}; {keys:,} keys")
+    except DboptError as exc:
+        return SystemStatus("Redis", endpoint.where, False, str(exc))
+    except redis.exceptions.RedisError as exc:
+        return SystemStatus("Redis", endpoint.where, False, f"Redis failed ({type(exc).__name__}); check REDIS_URL")
+    return SystemStatus("Redis", endpoint.where, True, f"Redis {info.get('redis_version')}; {keys:,} keys")

@@ -14,10 +14,10 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
+from dbopt import urls
 from dbopt.clickhouse.client import ClickHouse, connect
 from dbopt.postgres.connect import PgConnector
 from dbopt.postgres.runner import RunnerSettings
-from dbopt.secrets import redact_url
 
 
 def env_or_none(name: str) -> dg.EnvVar | None:
@@ -49,12 +49,8 @@ class PostgresResource(dg.ConfigurableResource):
     _connector: PgConnector | None = PrivateAttr(default=None)
 
     def url(self) -> str:
-        url = self.database_url or os.environ.get("DATABASE_URL")
-        if url:
-            return url
-        from dbopt.embedded.postgres import EmbeddedPostgres
-
-        return EmbeddedPostgres.default().ensure_running()
+        """The URL to connect to (checked; never print it): see dbopt/urls.py."""
+        return urls.postgres(self.database_url).url or ""
 
     def connector(self) -> PgConnector:
         if self._connector is None:
@@ -64,7 +60,8 @@ class PostgresResource(dg.ConfigurableResource):
         return self._connector
 
     def safe_url(self) -> str:
-        return redact_url(self.database_url or os.environ.get("DATABASE_URL") or "embedded PostgreSQL")
+        endpoint = urls.postgres(self.database_url, start=False)
+        return endpoint.safe_url if endpoint.url else "embedded PostgreSQL"
 
     def runner_settings(self) -> RunnerSettings:
         return RunnerSettings(
@@ -106,8 +103,7 @@ class ClickHouseResource(dg.ConfigurableResource):
     def client(self) -> ClickHouse:
         """Opened on first use, inside the step; closed when the step ends."""
         if self._client is None:
-            url = self.clickhouse_url or os.environ.get("CLICKHOUSE_URL") or None
-            self._client = connect(url, database=self.database)
+            self._client = connect(urls.clickhouse(self.clickhouse_url).url, database=self.database)
         return self._client
 
     def cluster_name(self) -> str | None:
@@ -127,29 +123,12 @@ class RedisResource(dg.ConfigurableResource):
     _client: Any = PrivateAttr(default=None)
 
     def url(self) -> str:
-        url = self.redis_url or os.environ.get("REDIS_URL")
-        if url:
-            return url
-        from dbopt.embedded.redis import EmbeddedRedis
-
-        return EmbeddedRedis.default().ensure_running()
+        """The URL to connect to (checked; never print it): see dbopt/urls.py."""
+        return urls.redis(self.redis_url).url or ""
 
     def client(self) -> Any:
         if self._client is None:
-            import redis
-
-            from dbopt.errors import ConnectionProblem
-
-            url = self.url()
-            try:
-                client = redis.Redis.from_url(url, socket_timeout=10, health_check_interval=30)
-                client.ping()
-            except (redis.exceptions.RedisError, ValueError) as exc:
-                raise ConnectionProblem(
-                    f"Cannot reach Redis at {redact_url(url)} ({type(exc).__name__}); check that it runs and "
-                    f"that REDIS_URL is right."
-                ) from None
-            self._client = client
+            self._client = urls.redis_client(urls.redis(self.redis_url), socket_timeout=10, health_check_interval=30)
         return self._client
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

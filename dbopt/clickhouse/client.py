@@ -12,19 +12,18 @@ process holds the folder, and closed at the end of the step.
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from dbopt.errors import ConnectionProblem, DboptError
-from dbopt.secrets import redact_url, scrub
+from dbopt.secrets import check_url, redact_url, scrub, scrub_for
 from dbopt.sqlfiles import split
 
 JSON_SETTINGS = {
@@ -40,12 +39,12 @@ class Target:
 
     backend: str  # "http" or "chdb"
     database: str
-    url: str
+    url: str = field(repr=False)  # holds the password: show safe_url
     path: Path | None = None
     host: str | None = None
     port: int | None = None
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     secure: bool = False
 
     @property
@@ -61,6 +60,7 @@ def parse_url(url: str | None, *, default_path: Path | None = None, database: st
 
             default_path = data_dir() / "clickhouse"
         return Target("chdb", database or "default", f"chdb://{default_path}", path=default_path)
+    check_url(url, "CLICKHOUSE_URL")
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -75,7 +75,7 @@ def parse_url(url: str | None, *, default_path: Path | None = None, database: st
         raw = unquote((parts.netloc or "") + parts.path)
         if not raw.startswith("/"):
             raise DboptError(
-                f"CLICKHOUSE_URL {url!r} needs an absolute path; write chdb:///absolute/path (three slashes)."
+                f"CLICKHOUSE_URL {redact_url(url)!r} needs an absolute path; write chdb:///absolute/path (three slashes)."
             )
         db = database or query.get("database", ["default"])[0]
         return Target("chdb", db, url, path=Path(raw))
@@ -293,7 +293,12 @@ class HttpClient(ClickHouse):
                 autogenerate_session_id=False,
             )
         except Exception as exc:
-            reason = scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, self.target.password)
+            reason = scrub_for(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, self.target.url)
+            if "authentication failed" in reason.lower():
+                raise ConnectionProblem(
+                    f"ClickHouse at {self.target.safe_url} refused the credentials; fix the user or password in "
+                    f"CLICKHOUSE_URL."
+                ) from None
             raise ConnectionProblem(
                 f"Cannot reach ClickHouse at {self.target.safe_url} ({reason[:160]}); check that the server "
                 f"runs and that CLICKHOUSE_URL is right."
@@ -308,7 +313,7 @@ class HttpClient(ClickHouse):
         try:
             raw = client.raw_query(query, settings=settings, fmt="JSONCompact")
         except Exception as exc:
-            raise ClickHouseError(_clean_error(scrub(str(exc), self.target.password), query)) from None
+            raise ClickHouseError(_clean_error(scrub_for(str(exc), self.target.url), query)) from None
         if not raw or not raw.strip():
             return None
         return json.loads(raw)
@@ -329,8 +334,10 @@ def _clean_error(text: str, query: str) -> str:
 
 def connect(url: str | None = None, *, database: str | None = None, default_path: Path | None = None) -> ClickHouse:
     """A client for CLICKHOUSE_URL (or the given URL); nothing is opened until first use."""
-    if url is None:
-        url = os.environ.get("CLICKHOUSE_URL") or None
+    if url is None and default_path is None:
+        from dbopt import urls
+
+        url = urls.clickhouse().url
     target = parse_url(url, default_path=default_path, database=database)
     return ChdbClient(target) if target.backend == "chdb" else HttpClient(target)
 

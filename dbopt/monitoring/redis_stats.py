@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from dbopt.cache import INVALIDATION_ERRORS_KEY
 from dbopt.monitoring import rates
 from dbopt.monitoring.samples import SampleStore
 
@@ -32,6 +33,8 @@ class CacheReport:
     keys: int
     used_memory: int
     maxmemory: int
+    # Cache invalidations Redis missed (it was down after a write): keys stale until their TTL.
+    invalidation_errors: int = 0
 
     @property
     def lookups(self) -> int | None:
@@ -51,6 +54,9 @@ class CacheReport:
 
 
 def sample(client: Any) -> dict[str, Any]:
+    # Read before INFO, so that this lookup falls in the interval that ends here: `measure`
+    # takes it out of that interval's hits or misses, which stay the application's alone.
+    invalidation_errors = client.get(INVALIDATION_ERRORS_KEY)
     stats = client.info("stats")
     server = client.info("server")
     memory = client.info("memory")
@@ -63,6 +69,8 @@ def sample(client: Any) -> dict[str, Any]:
         "keys": sum(int(db.get("keys", 0)) for db in keyspace.values() if isinstance(db, dict)),
         "used_memory": int(memory.get("used_memory", 0)),
         "maxmemory": int(memory.get("maxmemory", 0)),
+        "invalidation_errors": int(invalidation_errors or 0),
+        "own_lookup_hit": invalidation_errors is not None,
     }
 
 
@@ -74,8 +82,10 @@ def measure(client: Any, store: SampleStore) -> CacheReport:
     store.save(source, current)
     d = window.deltas
 
+    own = {"keyspace_hits": int(current["own_lookup_hit"]), "keyspace_misses": int(not current["own_lookup_hit"])}
+
     def got(name: str) -> int | None:
-        return int(d[name]) if window.usable else None
+        return int(d[name]) - own.get(name, 0) if window.usable else None
 
     return CacheReport(
         window=window.note,
@@ -89,4 +99,5 @@ def measure(client: Any, store: SampleStore) -> CacheReport:
         keys=current["keys"],
         used_memory=current["used_memory"],
         maxmemory=current["maxmemory"],
+        invalidation_errors=current["invalidation_errors"],
     )

@@ -15,7 +15,7 @@ import psycopg
 from psycopg import conninfo
 
 from dbopt.errors import ConnectionProblem
-from dbopt.secrets import redact_url, scrub, url_password
+from dbopt.secrets import check_url, redact_url, scrub_for
 
 APPLICATION_NAME = "dbopt"
 
@@ -32,9 +32,11 @@ def connection_kwargs(application_name: str = APPLICATION_NAME, *, single_core: 
 
 def explain(exc: BaseException, url: str) -> ConnectionProblem:
     """One sentence for a failed connection; the password never appears."""
-    raw = scrub(_reason(exc), url_password(url))
+    raw = scrub_for(_reason(exc), url)
     raw_lower = raw.lower()
     safe = redact_url(url)
+    if "role" in raw_lower and "does not exist" in raw_lower:
+        return ConnectionProblem(f"PostgreSQL at {safe} has no such role ({raw}); fix the user name in DATABASE_URL.")
     if isinstance(exc, psycopg.ProgrammingError) or "invalid dsn" in raw_lower or "missing" in raw_lower:
         return ConnectionProblem(
             f"DATABASE_URL {safe!r} is not a valid PostgreSQL URL ({raw}); write it as "
@@ -64,6 +66,7 @@ def _reason(exc: BaseException) -> str:
 
 def connect(url: str, *, autocommit: bool = False, application_name: str = APPLICATION_NAME) -> psycopg.Connection:
     """A new connection that is not from the pool (DDL, advisory locks, watchers)."""
+    check_url(url, "DATABASE_URL")
     try:
         conninfo.conninfo_to_dict(url)
     except psycopg.ProgrammingError as exc:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 BIN = Path(sys.executable).parent
+OVERWRITE = "--overwrite-external-database"
 
 
 def dbopt(*args: str, env: dict[str, str] | None = None, home: Path, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -27,13 +28,13 @@ def last_line(proc: subprocess.CompletedProcess) -> str:
 @pytest.mark.parametrize(
     ("env", "args", "expected"),
     [
-        ({"DATABASE_URL": "postgresql://app:s3cret@127.0.0.1:9/app"}, ("seed", "--only", "postgres"),
+        ({"DATABASE_URL": "postgresql://app:s3cret@127.0.0.1:9/app"}, ("seed", "--only", "postgres", OVERWRITE),
          "dbopt: Cannot connect to PostgreSQL at postgresql://app:***@127.0.0.1:9/app"),
-        ({"DATABASE_URL": "postgres://app:s3cret@host with spaces/app"}, ("seed", "--only", "postgres"),
+        ({"DATABASE_URL": "postgres://app:s3cret@host with spaces/app"}, ("seed", "--only", "postgres", OVERWRITE),
          "is not a valid PostgreSQL URL"),
-        ({"CLICKHOUSE_URL": "http://default:s3cret@127.0.0.1:9/feed"}, ("seed", "--only", "clickhouse"),
+        ({"CLICKHOUSE_URL": "http://default:s3cret@127.0.0.1:9/feed"}, ("seed", "--only", "clickhouse", OVERWRITE),
          "dbopt: Cannot reach ClickHouse at http://default:***@127.0.0.1:9/feed"),
-        ({"CLICKHOUSE_URL": "clickhouse://x"}, ("seed", "--only", "clickhouse"), "is not understood"),
+        ({"CLICKHOUSE_URL": "clickhouse://x"}, ("seed", "--only", "clickhouse", OVERWRITE), "is not understood"),
     ],
 )
 def test_bad_environment_ends_in_one_sentence(tmp_path: Path, env, args, expected) -> None:
@@ -56,12 +57,12 @@ def test_status_says_where_each_database_stands(tmp_path: Path, pg_url: str, ch_
 
 def test_seed_then_status_on_a_fresh_database(tmp_path: Path, pg_url: str) -> None:
     env = {"DATABASE_URL": pg_url, "CLICKHOUSE_URL": f"chdb://{tmp_path}/ch", "REDIS_URL": "redis://127.0.0.1:9/0"}
-    seeded = dbopt("seed", "--scale", "tiny", env=env, home=tmp_path)
+    seeded = dbopt("seed", "--scale", "tiny", OVERWRITE, env=env, home=tmp_path)
     assert seeded.returncode == 0, seeded.stderr
     assert "postgres messages" in seeded.stdout and "clickhouse likes_cdc" in seeded.stdout
     status = dbopt("status", env=env, home=tmp_path)
     assert "baseline present (~6,000 messages" in status.stdout
     assert "baseline CDC tables present" in status.stdout
-    assert "Redis" in status.stdout and "not reachable" in status.stdout  # REDIS_URL points nowhere
-    again = dbopt("seed", "--scale", "tiny", env=env, home=tmp_path)
+    assert "Redis" in status.stdout and "Cannot reach Redis" in status.stdout  # REDIS_URL points nowhere
+    again = dbopt("seed", "--scale", "tiny", OVERWRITE, env=env, home=tmp_path)
     assert again.returncode == 2 and "pass --reset" in last_line(again)

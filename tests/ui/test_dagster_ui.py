@@ -44,7 +44,8 @@ def ui_database(embedded_pg, tmp_path: Path) -> Iterator[str]:
     url = embedded_pg.url(name)
     env = {**os.environ, "DATABASE_URL": url, "CLICKHOUSE_URL": f"chdb://{tmp_path / 'clickhouse'}",
            "DBOPT_HOME": str(tmp_path / "data")}
-    seeded = subprocess.run([str(Path(sys.executable).parent / "dbopt"), "seed", "--scale", "tiny"], env=env,
+    seeded = subprocess.run([str(Path(sys.executable).parent / "dbopt"), "seed", "--scale", "tiny",
+                             "--overwrite-external-database"], env=env,
                             capture_output=True, text=True, timeout=300)
     assert seeded.returncode == 0, seeded.stdout + seeded.stderr
     yield url

@@ -107,3 +107,104 @@ def test_pattern_invalidation_scans_in_batches_while_another_client_reads(redis_
     assert calls(after, "keys") == calls(before, "keys")  # never KEYS
     assert calls(after, "scan") - calls(before, "scan") >= 50  # a walk in batches
     assert calls(after, "unlink") - calls(before, "unlink") >= 25  # deletes in batches too
+
+
+def test_a_send_succeeds_when_redis_dies_during_the_writes(seeded_pg_url: str, tmp_path) -> None:
+    """Invalidation runs after the commit: with Redis killed while four writers send, every send
+    returns normally (no retry of a send that went through), each failed invalidation is
+    counted, and reads fall back to the database."""
+    import os
+    import signal
+
+    import psycopg
+
+    from dbopt import urls
+    from dbopt.embedded import pid_alive
+    from dbopt.embedded.redis import EmbeddedRedis
+    from dbopt.workload import samples, service
+
+    server = EmbeddedRedis(tmp_path / "redis")
+    server.ensure_running()
+    try:
+        cache = QueryCache(urls.redis_client(urls.redis(server.url()), socket_timeout=2), keys=Keys("app:"))
+        with psycopg.connect(seeded_pg_url) as conn:
+            convs = [c for c in samples.conversations(conn) if c.member][:4]
+            before = conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+        assert len(convs) == 4
+        for c in convs:  # cached entries that the sends must invalidate
+            cache.cached("conversation", cache.keys.conversation(c.id), lambda c=c: {"messages": c.messages})
+        sends, up, down = 5, threading.Barrier(5, timeout=60), threading.Barrier(5, timeout=60)
+        failures: list[BaseException] = []
+
+        def writer(c) -> None:
+            try:
+                with psycopg.connect(seeded_pg_url) as conn:
+                    for phase in (up, down):
+                        for _ in range(sends):
+                            service.send_old(conn, c.id, c.reader)  # committed
+                            cache.on_new_message(c.id)  # then invalidated: must not raise
+                        if phase is up:
+                            up.wait()
+                            down.wait()
+            except BaseException as exc:  # noqa: BLE001 - any failure of a send fails the test
+                failures.append(exc)
+                up.abort()
+                down.abort()
+
+        threads = [threading.Thread(target=writer, args=(c,)) for c in convs]
+        for t in threads:
+            t.start()
+        up.wait()  # every writer has sent with Redis up
+        errors_while_up = cache.stats.invalidation_errors
+        pid = server.running_pid()
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        for _ in range(100):
+            if not pid_alive(pid):
+                break
+            threading.Event().wait(0.05)
+        assert not pid_alive(pid)
+        down.wait()
+        for t in threads:
+            t.join(timeout=120)
+        assert not any(t.is_alive() for t in threads)
+        assert not failures, failures
+        with psycopg.connect(seeded_pg_url) as conn:
+            assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == before + 4 * 2 * sends
+            fresh = conn.execute("SELECT count(*) FROM messages WHERE conversation_id = %s", (convs[0].id,)).fetchone()[0]
+        assert errors_while_up == 0
+        # Each send after the kill: the conversation key and its history tag, both refused.
+        assert cache.stats.invalidation_errors == 4 * sends * 2
+        assert cache.stats.as_dict()["invalidation_errors"] == 4 * sends * 2
+        reads = cache.stats.misses
+        answer = cache.cached("conversation", cache.keys.conversation(convs[0].id), lambda: {"messages": fresh})
+        assert answer == {"messages": fresh} and cache.stats.misses == reads + 1  # from the database
+    finally:
+        server.stop()
+
+
+def test_missed_invalidations_reach_the_cache_alert_once_redis_answers(redis_url: str) -> None:
+    """The count lives in Redis (read by monitor_postgres_and_redis next to the hit rate), added
+    by the first invalidation that succeeds after the failures."""
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    from dbopt.cache import INVALIDATION_ERRORS_KEY
+    from dbopt.monitoring import redis_stats
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cache = QueryCache(redis.Redis(host="127.0.0.1", port=port, retry=Retry(NoBackoff(), 0)), keys=Keys("app:"))
+    conv = uuid.uuid4()
+    assert cache.on_new_message(conv) == 0 and cache.on_new_message(conv) == 0
+    assert cache.stats.invalidation_errors == 4
+    live = client(redis_url)
+    assert live.get(INVALIDATION_ERRORS_KEY) is None
+    cache.client = live  # Redis is back
+    cache.cached("history", cache.keys.history(conv, "first"), lambda: [1], tag=cache.keys.history_tag(conv))
+    assert cache.on_new_message(conv) == 1
+    assert int(live.get(INVALIDATION_ERRORS_KEY)) == 4
+    assert redis_stats.sample(live)["invalidation_errors"] == 4
+    cache.on_new_message(conv)
+    assert int(live.get(INVALIDATION_ERRORS_KEY)) == 4  # reported once
