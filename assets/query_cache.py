@@ -17,8 +17,8 @@ TTLS = ", ".join(f"{k} {v} s" for k, v in TTL_S.items())
 
 
 class QueryCacheConfig(WorkloadConfig):
-    writes: int = Field(default=20, description="A quarter of this many messages are sent into the hottest "
-                                                "conversations during each pass (real messages, they invalidate).")
+    writes: int = Field(default=20, description="A quarter of this many sends into the hottest conversations "
+                                                "during each pass (they invalidate; rolled back, nothing stays).")
     hot_conversations: int = Field(default=20, description="Hottest conversations (fetch and first history page).")
     hot_posts: int = Field(default=20, description="Newest posts read by id.")
     hot_p95_target_ms: float = Field(default=CRITERIA_MS["hot_query"],
@@ -35,9 +35,10 @@ class QueryCacheConfig(WorkloadConfig):
         f"invalidation and per-conversation tags; TTLs {TTLS}) on the hottest entities: the same skewed stream of "
         "reads, with a few message sends that invalidate, once straight from PostgreSQL and once through Redis; "
         "hit rate, share of reads that reached PostgreSQL, latency of both. The comparison reads every entity "
-        "through the cache and from PostgreSQL, before and after a send. WRITES a few real messages (writes / 4 per "
-        "pass, plus a few for the comparison); the benchmark's Redis keys use their own prefix and are removed. "
-        "Rollback: none needed."
+        "through the cache and from PostgreSQL, before and after a send. The sends (writes / 4 per pass, plus a few "
+        "for the comparison) run in transactions that are rolled back, into conversations that are not strict_e2e: "
+        "the application's data is left exactly as it was. The benchmark's Redis keys use their own prefix "
+        "(cache_namespace) and are removed. Rollback: none needed."
     ),
 )
 @operator_errors

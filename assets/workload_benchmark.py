@@ -26,7 +26,7 @@ class MessageSendConfig(WorkloadConfig):
     concurrency: int = Field(default=1, description=(
         "Sends in flight at once, all into the same conversation. After Phase 1 they queue on the conversation's "
         "row lock (the trigger's counter), so above 1 this measures that queue as much as a send."))
-    writes: int = Field(default=20, description="Messages sent per pattern and conversation (real messages).")
+    writes: int = Field(default=20, description="Sends per pattern and conversation (each rolled back).")
     p95_target_ms: float = Field(default=CRITERIA_MS["message_send"],
                                  description="Success criterion of Phase 1: message send p95 below this (ms).")
 
@@ -36,11 +36,12 @@ class MessageSendConfig(WorkloadConfig):
     description=(
         "Message send (plan 1.3) in the conversation closest to 1,000 messages and in the largest one: the OLD CODE "
         "(SELECT COUNT(*) then INSERT) against the NEW CODE (INSERT, numbered by the set_message_sequence trigger, "
-        "read back), and the new code with Phase 4's cache invalidation. WRITES REAL MESSAGES: `writes` (default "
-        "20) per pattern and conversation, up to 6 x writes in all, content 'dbopt workload benchmark message'; each "
-        "insert takes its conversation's row lock for a moment, like any send. The comparison of answers (COUNT(*) "
-        "+ 1 against the trigger's number) runs in transactions that are rolled back. Rollback: none needed; the "
-        "messages are ordinary rows (delete them by content if unwanted)."
+        "read back), and the new code with Phase 4's cache invalidation. Each send is the service's whole send (the "
+        "conversation's row lock, the triggers, the read back) in a transaction that is then ROLLED BACK instead of "
+        "committed: timed up to the commit, it leaves no message, no counter and no last_message_* change behind. "
+        "`writes` (default 20) per pattern and conversation; never into a strict_e2e conversation. The comparison "
+        "of answers (COUNT(*) + 1 against the trigger's number) runs the same way. Rollback: none needed, nothing "
+        "stays."
     ),
 )
 @operator_errors

@@ -113,7 +113,8 @@ workload_benchmark = dg.define_asset_job(
         "Measures the plan's Load Testing Targets on the live databases: the old and new query patterns of each "
         "phase that the databases' state allows (before Phase 1, the old code only), p50/p95/p99 and queries per "
         "second with bounded concurrency, the new code's answers compared with the old code's, and the Success "
-        "Criteria as checks. Writes a few real messages (config `writes`). Run it before Phase 1 and after: the "
+        "Criteria as checks. Leaves the application's data as it found it (sends are rolled back, never into a "
+        "strict_e2e conversation; every statement under statement_timeout_s). Run it before Phase 1 and after: the "
         "report pairs the two into the plan's table (<data folder>/reports/workload_benchmark.md)."
     ),
     tags={"dbopt/system": "postgres"},

@@ -9,11 +9,14 @@ checks read the figures back from there, and the report step builds the plan's t
 from typing import Any
 
 import dagster as dg
+import psycopg
 from pydantic import Field
 
+from dbopt.errors import DboptError
 from dbopt.postgres import baseline
 from dbopt.workload import state as workload_state
 from dbopt.workload import store
+from dbopt.workload.measure import statement_timeout_ms
 from dbopt.workload.probe import Context, Probe, Settings, measure_probe
 from dbopt.workload.registry import METRICS
 from pipelines.metadata import OWNERS, md_text
@@ -27,6 +30,9 @@ def common(group: str, phase: str, kinds: set[str]) -> dict[str, Any]:
             "tags": {"phase": phase, "system": "workload"}}
 
 
+MAX_STATEMENT_TIMEOUT_S = 3600
+
+
 class WorkloadConfig(dg.Config):
     """How much to measure; the defaults finish in seconds on `small` data."""
 
@@ -38,10 +44,19 @@ class WorkloadConfig(dg.Config):
     zipf_s: float = Field(default=1.1, description="Skew of the repeated requests of cached patterns (Zipf).")
     cache_namespace: str = Field(default="dbopt:bench:",
                                  description="Prefix of the benchmark's Redis keys (removed after each pattern).")
+    statement_timeout_s: float = Field(default=30.0, description=(
+        "PostgreSQL cancels any statement of the benchmark that runs longer (a read stuck behind a lock, or too "
+        "slow for the data); the step then fails with a sentence saying so."))
 
     def settings(self, postgres: PostgresResource | None = None, **extra: Any) -> Settings:
+        """The probe's settings, checked before anything connects."""
+        if not 0 < self.statement_timeout_s <= MAX_STATEMENT_TIMEOUT_S:
+            raise DboptError(
+                f"statement_timeout_s = {self.statement_timeout_s:g} is out of bounds: give the seconds a benchmark "
+                f"query may run, above 0 (PostgreSQL reads 0 as no limit) and at most {MAX_STATEMENT_TIMEOUT_S}."
+            )
         fields = {k: getattr(self, k) for k in ("requests", "concurrency", "warmup", "sample_size", "seed", "zipf_s",
-                                                "cache_namespace")}
+                                                "cache_namespace", "statement_timeout_s")}
         if postgres is not None:
             fields["ts_config"] = postgres.ts_config_literal()
         return Settings(**fields, **extra)
@@ -58,6 +73,31 @@ def benchmark_step(
     redis: RedisResource | None = None,
 ) -> dg.MaterializeResult:
     """Run a probe on the live databases and record its figures; metadata for the UI."""
+    try:
+        state, ctx = _connect(context, settings, postgres, clickhouse, redis)
+        try:
+            results = measure_probe(probe, ctx)
+            equivalence = probe.equivalence(ctx).as_dict()
+        finally:
+            ctx.close()
+    except psycopg.errors.QueryCanceled as exc:
+        raise DboptError(
+            f"PostgreSQL cancelled a query of {context.asset_key.to_user_string()} after statement_timeout_s="
+            f"{settings.statement_timeout_s:g} s ({str(exc).splitlines()[0]}): a lock held on a table it reads, or "
+            f"data too large for that time; nothing was changed (the benchmark's sends are rolled back). Rerun "
+            f"when the lock is gone, or raise statement_timeout_s in the step's config."
+        ) from None
+    for result in results.values():
+        result["equivalence"] = equivalence
+        result["thresholds"] = thresholds
+        result["state"] = state.label()
+    store.record(context.run_id, state.as_dict(), results)
+    return dg.MaterializeResult(metadata=metadata(results, equivalence, state))
+
+
+def _connect(context: dg.AssetExecutionContext, settings: Settings, postgres: PostgresResource | None,
+             clickhouse: ClickHouseResource | None, redis: RedisResource | None) -> tuple[workload_state.State, Context]:
+    """The state of the databases, and the probe's context on them."""
     pg_url = ch = redis_client = None
     conn = None
     if postgres is not None:
@@ -66,6 +106,7 @@ def benchmark_step(
         conn = connector.dedicated(autocommit=True)
     try:
         if conn is not None:
+            conn.execute(f"SET statement_timeout = {statement_timeout_ms(settings.statement_timeout_s)}")
             baseline.require(conn, pg_url)
         if clickhouse is not None:
             ch = clickhouse.client()
@@ -77,18 +118,8 @@ def benchmark_step(
         if conn is not None:
             conn.close()
     context.log.info(f"measuring on: {state.label()}")
-    ctx = Context(pg_url, state, settings, ch=ch, redis=redis_client, run_id=context.run_id, log=context.log.info)
-    try:
-        results = measure_probe(probe, ctx)
-        equivalence = probe.equivalence(ctx).as_dict()
-    finally:
-        ctx.close()
-    for result in results.values():
-        result["equivalence"] = equivalence
-        result["thresholds"] = thresholds
-        result["state"] = state.label()
-    store.record(context.run_id, state.as_dict(), results)
-    return dg.MaterializeResult(metadata=metadata(results, equivalence, state))
+    return state, Context(pg_url, state, settings, ch=ch, redis=redis_client, run_id=context.run_id,
+                          log=context.log.info)
 
 
 def pattern_rows(result: dict[str, Any]) -> list[dict[str, Any]]:

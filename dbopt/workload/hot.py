@@ -55,8 +55,9 @@ def cached_read(cache: QueryCache, conn: Any, entity: Entity, new_code: bool) ->
     return cache.cached("post", keys.post(entity.id), fetch)
 
 
-def send(cache: QueryCache, conn: Any, entity: Entity, new_code: bool) -> int:
-    seq = (service.send_new if new_code else service.send_old)(conn, entity.id, entity.reader)
+def send(cache: QueryCache, conn: Any, entity: Entity, new_code: bool, *, rollback: bool = True) -> int:
+    """A send (rolled back unless the caller's transaction is) and the invalidation it causes."""
+    seq = (service.send_new if new_code else service.send_old)(conn, entity.id, entity.reader, rollback=rollback)
     cache.on_new_message(entity.id)
     return seq
 
@@ -149,7 +150,7 @@ class HotReadsProbe(Probe):
                 # The send is rolled back (a comparison writes nothing); its invalidation is not,
                 # and what was cached inside the transaction is dropped with the namespace below.
                 with conn.transaction(force_rollback=True):
-                    send(cache, conn, e, self.new_code)
+                    send(cache, conn, e, self.new_code, rollback=False)
                     for entity in (conversation, e):
                         got = jsonable(cached_read(cache, conn, entity, self.new_code))
                         eq.compared += 1

@@ -8,7 +8,6 @@ gives p50/p95/p99 and the throughput over the wall-clock time of the whole batch
 
 from __future__ import annotations
 
-import contextlib
 import math
 import threading
 import time
@@ -31,14 +30,25 @@ def percentile(values: Sequence[float], p: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
+def statement_timeout_ms(seconds: float) -> int:
+    return max(1, round(seconds * 1000))
+
+
+def timed_out(exc: BaseException) -> bool:
+    """PostgreSQL cancelled the statement (statement_timeout, or an operator's pg_cancel_backend)."""
+    return isinstance(exc, psycopg.errors.QueryCanceled)
+
+
 class Session:
     """What one worker uses: a PostgreSQL connection (opened on first use, autocommit, like
     a pooled service connection), the shared ClickHouse client and the pattern's cache."""
 
-    def __init__(self, pg_url: str | None = None, *, ch: Any = None, cache: Any = None) -> None:
+    def __init__(self, pg_url: str | None = None, *, ch: Any = None, cache: Any = None,
+                 statement_timeout_s: float = 30.0) -> None:
         self.pg_url = pg_url
         self.ch = ch
         self.cache = cache
+        self.statement_timeout_s = statement_timeout_s
         self._pg: psycopg.Connection | None = None
 
     @property
@@ -46,9 +56,11 @@ class Session:
         if self._pg is None or self._pg.closed or self._pg.broken:
             if self.pg_url is None:
                 raise RuntimeError("this probe has no PostgreSQL connection")
-            self._pg = psycopg.connect(
-                self.pg_url, autocommit=True, **connection_kwargs("dbopt-workload", single_core=False)
-            )
+            kwargs = connection_kwargs("dbopt-workload", single_core=False)
+            # Every statement of the benchmark is cut after statement_timeout_s: a query stuck
+            # behind a lock or too slow for the data fails the step instead of hanging.
+            kwargs["options"] += f" -c statement_timeout={statement_timeout_ms(self.statement_timeout_s)}"
+            self._pg = psycopg.connect(self.pg_url, autocommit=True, **kwargs)
         return self._pg
 
     def close(self) -> None:
@@ -88,26 +100,33 @@ def run(
 ) -> Timing:
     """Time `call(session, request)` for every request, `len(sessions)` at a time.
 
-    The first `warmup` requests run once beforehand, untimed (plans cached, pages read)."""
+    The first `warmup` requests run once beforehand, untimed (plans cached, pages read). A
+    statement PostgreSQL cancels (statement_timeout) stops every worker and is raised."""
     for request in list(requests)[: max(0, warmup)]:
-        with contextlib.suppress(Exception):  # a failing request is counted below, where it is timed
+        try:
             call(sessions[0], request)
+        except Exception as exc:  # a failing request is counted below, where it is timed
+            if timed_out(exc):
+                raise
     timing = Timing(concurrency=len(sessions))
     lock = threading.Lock()
     position = [0]
+    cancelled: list[BaseException] = []
 
     def worker(session: Session) -> None:
         while True:
             with lock:
                 i = position[0]
                 position[0] += 1
-            if i >= len(requests):
+            if i >= len(requests) or cancelled:
                 return
             started = time.perf_counter()
             try:
                 call(session, requests[i])
             except Exception as exc:
                 with lock:
+                    if timed_out(exc):  # every later request would wait as long: stop them all
+                        cancelled.append(exc)
                     timing.errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
                 continue
             elapsed = (time.perf_counter() - started) * 1000
@@ -121,4 +140,6 @@ def run(
     for t in threads:
         t.join()
     timing.wall_s = time.perf_counter() - started
+    if cancelled:
+        raise cancelled[0]
     return timing

@@ -71,7 +71,7 @@ class MessageSendProbe(Probe):
         for c in [x for x in (self.k1, self.large, *self.others) if x]:
             with conn.transaction(force_rollback=True):
                 before = queries.pg(conn, "before_send_count", {"conversation_id": c.id})[0]["count"]
-                new = service.send_new(conn, c.id, c.reader)
+                new = service.send_new(conn, c.id, c.reader, rollback=False)
                 used = queries.pg(conn, "workload_sequence_taken",
                                   {"conversation_id": c.id, "sequence_number": before + 1})
             eq.compared += 1
@@ -163,7 +163,7 @@ class MessageSearchProbe(Probe):
         self.terms = terms
 
     def prepare(self, ctx: Context) -> None:
-        convs = [c for c in samples.conversations(ctx.pg) if c.privacy_mode != "strict_e2e" and c.listed]
+        convs = [c for c in samples.conversations(ctx.pg) if c.listed]
         rng = ctx.rng("search")
         large = samples.largest(convs)
         sample = rng.sample(convs, min(len(convs), max(1, ctx.settings.sample_size // 2)))

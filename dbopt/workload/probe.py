@@ -51,6 +51,7 @@ class Settings:
     cache_namespace: str = "dbopt:bench:"
     ts_config: str = "'simple'::regconfig"
     slow_requests: int = 10  # timed requests of patterns that take hundreds of ms (feed from CDC)
+    statement_timeout_s: float = 30.0  # every PostgreSQL statement of the benchmark is cut after this
 
 
 @dataclass
@@ -69,7 +70,8 @@ class Context:
     def sessions(self, n: int | None = None) -> list[measure.Session]:
         want = max(1, n or self.settings.concurrency)
         while len(self._sessions) < want:
-            self._sessions.append(measure.Session(self.pg_url, ch=self.ch))
+            self._sessions.append(measure.Session(self.pg_url, ch=self.ch,
+                                                  statement_timeout_s=self.settings.statement_timeout_s))
         return self._sessions[:want]
 
     @property

@@ -25,6 +25,7 @@ class Conversation:
 
 
 def conversations(conn: Any) -> list[Conversation]:
+    """Every conversation a probe may use: strict_e2e ones are left out (sql/.../workload_conversations.sql)."""
     return [Conversation(**row) for row in queries.pg(conn, "workload_conversations")]
 
 

@@ -22,21 +22,28 @@ FLOOR = Cursor(datetime(1, 1, 1, tzinfo=UTC), uuid.UUID(int=0))
 BENCH_CONTENT = "dbopt workload benchmark message"
 
 # --- message send (plan 1.3) ---------------------------------------------------------------
+# A benchmark send runs the service's whole send (row lock on the conversation, triggers,
+# read back) in a transaction that is then rolled back instead of committed: it is timed
+# up to the commit, and leaves no message, no counter change and no last_message_* behind.
 
 
-def send_old(conn: Any, conversation_id: Any, sender_id: Any) -> int:
-    """OLD CODE: the number is the conversation's COUNT(*), read before the insert."""
-    with conn.transaction():
+def send_old(conn: Any, conversation_id: Any, sender_id: Any, *, rollback: bool = True) -> int:
+    """OLD CODE: the number is the conversation's COUNT(*), read before the insert.
+
+    Rolled back unless `rollback=False` (then the caller's own transaction decides): a
+    benchmark must leave the conversation as it found it, counters included."""
+    with conn.transaction(force_rollback=rollback):
         count = queries.pg(conn, "before_send_count", {"conversation_id": conversation_id})[0]["count"]
         queries.pg(conn, "send_insert", {"id": uuid.uuid4(), "conversation_id": conversation_id,
                                          "sender_id": sender_id, "content": BENCH_CONTENT})
     return int(count) + 1
 
 
-def send_new(conn: Any, conversation_id: Any, sender_id: Any) -> int:
-    """NEW CODE: insert (the trigger numbers the row), then read the number back."""
+def send_new(conn: Any, conversation_id: Any, sender_id: Any, *, rollback: bool = True) -> int:
+    """NEW CODE: insert (the trigger numbers the row), then read the number back; rolled
+    back like `send_old` (the triggers' counter and last_message_* updates with it)."""
     message_id = uuid.uuid4()
-    with conn.transaction():
+    with conn.transaction(force_rollback=rollback):
         queries.pg(conn, "send_insert", {"id": message_id, "conversation_id": conversation_id,
                                          "sender_id": sender_id, "content": BENCH_CONTENT})
         row = queries.pg(conn, "plan_1_3_message_send", {"message_id": message_id})[0]

@@ -1,6 +1,8 @@
 -- Every conversation with its message counts and one member, for the workload probes to
 -- pick from: the largest, the one closest to 1 000 messages (the plan's "1k conv"), and
 -- random samples. listed: not deleted; visible: not deleted, not recalled.
+-- Never a strict_e2e conversation: the benchmark neither writes into nor reads the content
+-- of end-to-end encrypted conversations.
 SELECT c.id, c.privacy_mode,
        COALESCE(k.messages, 0) AS messages,
        COALESCE(k.listed, 0) AS listed,
@@ -16,4 +18,5 @@ LEFT JOIN (
     FROM messages
     GROUP BY conversation_id
 ) AS k ON k.conversation_id = c.id
+WHERE c.privacy_mode <> 'strict_e2e'
 ORDER BY c.id
