@@ -29,10 +29,6 @@ class RollupConfig(dg.Config):
     max_reconcile_passes: int = Field(
         default=4, description="Reconcile passes (observe, wait, observe again, correct) before the step fails."
     )
-    late_event_grace_s: float = Field(
-        default=0.0, description="Not used any more: the views are created open, so no event is late for them; "
-        "accepted so that existing run config stays valid.",
-    )
 
 
 def _build(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource, config: RollupConfig,

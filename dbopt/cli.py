@@ -36,12 +36,6 @@ from dbopt.paths import REPO_ROOT, dagster_home, data_dir
 ROLLOUT_JOBS = ("workload_benchmark", "phase1_postgres", "phase1_clickhouse", "partition_cleanup", "workload_benchmark")
 # The demo prints its own summary of each job; the full logs are in the UI.
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-# Nothing writes while the demo runs, so the rollups need not wait for late events.
-DEMO_CONFIG = {
-    "phase1_clickhouse": {
-        "ops": {name: {"config": {"late_event_grace_s": 1}} for name in ("post_metrics_1h", "user_author_90d")}
-    }
-}
 
 
 def say(line: str = "") -> None:
@@ -274,7 +268,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             when = "after Phase 1, " if "phase1_postgres" in names[:i] else "before Phase 1: the old code, "
         say(f"-- {name} ({when}running; its full log is in the UI afterwards)")
         result = defs.resolve_job_def(name).execute_in_process(
-            instance=instance, raise_on_error=False, run_config={**QUIET_LOGS, **DEMO_CONFIG.get(name, {})}
+            instance=instance, raise_on_error=False, run_config=QUIET_LOGS
         )
         for line in summarize(result):
             say(f"   {line}")

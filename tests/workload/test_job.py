@@ -95,9 +95,7 @@ def test_before_and_after_phase1_make_the_plans_table(seeded_pg_url: str, ch_url
     assert "PostgreSQL after Phase 1: no run yet" in only_before["report"]
 
     run("phase1_postgres", res)
-    late = {"config": {"late_event_grace_s": 0}}
-    defs.resolve_job_def("phase1_clickhouse").execute_in_process(
-        resources=res, run_config={"ops": {"post_metrics_1h": late, "user_author_90d": late}})
+    defs.resolve_job_def("phase1_clickhouse").execute_in_process(resources=res)
 
     after = traces.benchmark(res, deep_pagination_benchmark={"p95_target_ms": 0.0001},
                              query_cache_benchmark={"hit_rate_target": 1.0})
