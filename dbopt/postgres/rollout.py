@@ -52,7 +52,7 @@ BOUNDS: dict[str, Bound] = {
     "rollout_lock_wait_s": Bound(0, 600, "how long a run waits for the rollout lock a killed run left", integer=False),
     "min_server_version_num": Bound(MIN_SERVER_VERSION_NUM, 999_999, "the contract needs PostgreSQL 13 or newer"),
     # BackfillConfig, checked for every op of the run before its first step.
-    "target_batch_ms": Bound(10, 10_000, "longer batches hold row locks and WAL bursts longer"),
+    "target_batch_ms": Bound(1, 10_000, "longer batches hold row locks and WAL bursts longer"),
     "pause_ratio": Bound(0, 100, "a negative pause makes no sense", integer=False),
     "max_transaction_age_s": Bound(1, 7 * 86400, "0 would pause on every transaction", integer=False),
     "max_replication_lag_s": Bound(0.1, 86400, "0 would pause on any lag", integer=False),
