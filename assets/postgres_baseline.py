@@ -4,7 +4,7 @@ import dagster as dg
 
 from dbopt.postgres import baseline, fingerprint, ledger
 from pipelines.failures import operator_errors
-from pipelines.postgres_steps import PHASE1
+from pipelines.postgres_steps import PHASE1, begin
 from pipelines.resources import PostgresResource
 
 
@@ -21,6 +21,7 @@ from pipelines.resources import PostgresResource
 @operator_errors
 def postgres_baseline(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
     """The rollout refuses to start on a database that is not the baseline."""
+    begin(context, postgres)  # settings, server version, rollout lock: before anything is created
     connector = postgres.connector()
     with connector.connection() as conn:
         state = baseline.require(conn, connector.url)

@@ -16,7 +16,12 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 
 _lock = threading.Lock()
-_contexts: dict[str, Any] = {}
+_contexts: dict[tuple[str, float], Any] = {}
+
+# Every query of a suite reads a whole table; on a production-sized table that is minutes,
+# never hours. A check that runs longer is cancelled and fails instead of holding a
+# snapshot (and vacuum) back indefinitely.
+STATEMENT_TIMEOUT_S = 900.0
 
 
 @dataclass(frozen=True)
@@ -36,15 +41,21 @@ class Outcome:
     observed: int  # offending rows
 
 
-def sqlalchemy_url(url: str) -> str:
+def sqlalchemy_url(url: str, statement_timeout_s: float = STATEMENT_TIMEOUT_S) -> str:
     """A SQLAlchemy URL (psycopg 3 driver) for any libpq connection string, URI or key=value."""
     from psycopg.conninfo import conninfo_to_dict
     from sqlalchemy.engine import URL
 
-    from dbopt.postgres.connect import SINGLE_CORE
+    from dbopt.postgres.connect import IDLE_IN_TRANSACTION_TIMEOUT_S, KEEPALIVES, SINGLE_CORE
 
     params = {k: str(v) for k, v in conninfo_to_dict(url).items()}
-    params["options"] = (params.get("options", "") + " " + SINGLE_CORE).strip()
+    timeouts = (
+        f"-c statement_timeout={int(statement_timeout_s * 1000)} "
+        f"-c idle_in_transaction_session_timeout={int(IDLE_IN_TRANSACTION_TIMEOUT_S * 1000)}"
+    )
+    params["options"] = (params.get("options", "") + f" {SINGLE_CORE} {timeouts}").strip()
+    for key, value in KEEPALIVES.items():
+        params.setdefault(key, str(value))
     params.setdefault("application_name", "dbopt checks")
     port = params.pop("port", None)
     rendered = URL.create(
@@ -59,25 +70,30 @@ def sqlalchemy_url(url: str) -> str:
     return rendered.replace("$", "\\$")  # GX treats ${...} as config templates
 
 
-def _datasource(url: str) -> Any:
+def _datasource(url: str, statement_timeout_s: float) -> Any:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     with _lock:
-        if url not in _contexts:
+        key = (url, statement_timeout_s)
+        if key not in _contexts:
             context = gx.get_context(mode="ephemeral")
             context.variables.progress_bars = ProgressBarsConfig(globally=False)
-            _contexts[url] = context.data_sources.add_postgres("app", connection_string=sqlalchemy_url(url))
-        return _contexts[url]
+            _contexts[key] = context.data_sources.add_postgres(
+                "app", connection_string=sqlalchemy_url(url, statement_timeout_s)
+            )
+        return _contexts[key]
 
 
-def validate(url: str, table: str, expectations: list[Expectation]) -> list[Outcome]:
-    """Validate a suite against `table` in the database at `url`."""
+def validate(
+    url: str, table: str, expectations: list[Expectation], statement_timeout_s: float = STATEMENT_TIMEOUT_S
+) -> list[Outcome]:
+    """Validate a suite against `table` in the database at `url`, every query under statement_timeout."""
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
     try:
-        source = _datasource(url)
+        source = _datasource(url, statement_timeout_s)
         asset = next((a for a in source.assets if a.name == table), None) or source.add_table_asset(
             table, table_name=table
         )
@@ -110,7 +126,33 @@ def validate(url: str, table: str, expectations: list[Expectation]) -> list[Outc
     outcomes = []
     for item in result.results:
         name = item.expectation_config.meta.get("name", item.expectation_config.type)
+        error = _raised(item.exception_info)
+        if error:
+            # GX reports a query that failed (a statement timeout included) as a plain failed
+            # expectation with 0 offending rows; say what happened instead.
+            from dbopt.errors import DboptError
+
+            reason = scrub(error, url_password(url))
+            if "statement timeout" in reason:
+                reason = f"it ran longer than its statement timeout of {statement_timeout_s:g} s"
+            raise DboptError(
+                f"Great Expectations could not evaluate {name!r} on {table}: {reason[:300]}; rerun the check when "
+                f"the database is quieter."
+            )
         res = item.result or {}
         observed = res.get("unexpected_count", res.get("observed_value", 0)) or 0
         outcomes.append(Outcome(name, bool(item.success), int(observed)))
     return outcomes
+
+
+def _raised(info: Any) -> str | None:
+    """The first line of the error GX caught while evaluating an expectation, if any."""
+    if not isinstance(info, dict):
+        return None
+    entries = [info] if "raised_exception" in info else [v for v in info.values() if isinstance(v, dict)]
+    for entry in entries:
+        if entry.get("raised_exception"):
+            text = str(entry.get("exception_message") or "error")
+            lines = [line for line in text.splitlines() if line.strip()]
+            return next((line for line in lines if "statement timeout" in line), lines[0] if lines else "error")
+    return None

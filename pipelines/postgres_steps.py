@@ -38,7 +38,7 @@ class BackfillConfig(dg.Config):
     target_batch_ms: int = Field(
         default=50,
         description=(
-            "Batch size adapts so each batch takes about this long. Shorter batches hold row locks and WAL bursts "
+            "Batch size adapts so each batch takes about this long (1 to 10000). Shorter batches hold row locks and WAL bursts "
             "for less time (writer p99 1.29x instead of 1.56x at 50 vs 200 ms, docs/postgres.md)."
         ),
     )
@@ -54,17 +54,38 @@ class BackfillConfig(dg.Config):
     max_pause_s: float = Field(default=900, description="Fail (resumably) after pausing this long in a row.")
 
 
-def runner(context: dg.AssetExecutionContext | dg.OpExecutionContext, postgres: PostgresResource) -> MigrationRunner:
+Context = dg.AssetExecutionContext | dg.OpExecutionContext
+
+
+def begin(context: Context, postgres: PostgresResource) -> None:
+    """Every run that changes PostgreSQL starts here, before its first change (see dbopt/postgres/rollout.py).
+
+    Checks every setting of the run (the resource's and each op's config) and the server,
+    then takes the rollout lock of the database for the rest of the run: shared for a
+    partitioned backfill run (ranges of one rollout run side by side), exclusive otherwise."""
+    shared = context.has_partition_key
+    run_config = context.run.run_config or {}
+    op_configs = {op: dict((entry or {}).get("config") or {}) for op, entry in (run_config.get("ops") or {}).items()}
+    owner = f"run {context.run_id[:8]} ({context.job_name})"
+    version = postgres.begin_rollout(owner=owner, shared=shared, op_configs=op_configs)
+    if version is not None:
+        context.log.info(
+            f"settings checked; PostgreSQL {version}; holding the rollout lock of this database "
+            f"({'shared with other range runs' if shared else 'exclusive'}) until the run ends"
+        )
+
+
+def runner(context: Context, postgres: PostgresResource) -> MigrationRunner:
     """A migration runner on the application's database, after checking it is the baseline."""
+    begin(context, postgres)
     connector = postgres.connector()
     with connector.connection() as conn:
         baseline.require(conn, connector.url)
     return MigrationRunner(connector, settings=postgres.runner_settings(), run_id=context.run_id, log=context.log)
 
 
-def engine(
-    context: dg.AssetExecutionContext | dg.OpExecutionContext, postgres: PostgresResource, config: BackfillConfig
-) -> BackfillEngine:
+def engine(context: Context, postgres: PostgresResource, config: BackfillConfig) -> BackfillEngine:
+    begin(context, postgres)
     settings = BackfillSettings(
         lock_timeout_ms=postgres.lock_timeout_ms,
         pause_ratio=config.pause_ratio,
@@ -138,6 +159,10 @@ def backfill_metadata(*reports: BackfillReport) -> dict[str, dg.MetadataValue]:
             f"| {r.lock_retries} | {r.rows_before:,} |"
         )
     out["backfills"] = dg.MetadataValue.md("\n".join(lines))
+    blind = next((r.blind for r in reports if r.blind), None)
+    # "Cannot see" is never reported as healthy: say it where the operator looks.
+    out["throttle_sees_other_sessions"] = dg.MetadataValue.text("yes" if blind is None else f"no: {blind}")
+    out["timeout_splits"] = dg.MetadataValue.int(sum(r.timeout_splits for r in reports))
     return out
 
 

@@ -16,7 +16,8 @@ from pydantic import Field, PrivateAttr
 
 from dbopt import urls
 from dbopt.clickhouse.client import ClickHouse, connect
-from dbopt.postgres.connect import PgConnector
+from dbopt.postgres import rollout
+from dbopt.postgres.connect import IDLE_IN_TRANSACTION_TIMEOUT_S, PgConnector
 from dbopt.postgres.runner import RunnerSettings
 
 
@@ -35,18 +36,44 @@ class PostgresResource(dg.ConfigurableResource):
     database_url: str | None = Field(
         default=None, description="libpq URI of the application's database; unset starts the embedded server."
     )
-    pool_max_size: int = Field(default=8, description="Connections in the step's pool.")
+    pool_max_size: int = Field(default=8, description="Connections in the step's pool (1 to 100).")
     application_name: str = Field(default="dbopt", description="Shown in pg_stat_activity for every session.")
     lock_timeout_ms: int = Field(
-        default=500, description="Longest any DDL or backfill batch waits for a lock (writers queue behind it meanwhile)."
+        default=500,
+        description=(
+            "Longest any DDL or backfill batch waits for a lock (writers queue behind it meanwhile); 50 to 10000. "
+            "0 would mean wait forever, so it is refused."
+        ),
     )
-    ddl_attempts: int = Field(default=8, description="Retries of DDL that hit lock_timeout, with backoff and jitter.")
-    statement_timeout_s: float = Field(default=120, description="Longest a DDL statement may run.")
+    ddl_attempts: int = Field(
+        default=8, description="Attempts of DDL that hits lock_timeout, with backoff and jitter (1 to 100)."
+    )
+    statement_timeout_s: float = Field(default=120, description="Longest a DDL statement may run (1 s to 6 h).")
     text_search_config: str = Field(
-        default="simple", description="Text search configuration of messages.content_tsv (e.g. simple, english)."
+        default="simple",
+        description="Text search configuration of messages.content_tsv (e.g. simple, english); must exist on the server.",
+    )
+    idle_in_transaction_timeout_s: float = Field(
+        default=IDLE_IN_TRANSACTION_TIMEOUT_S,
+        description=(
+            "The server ends any session of dbopt idle inside a transaction this long (5 s to 1 h), so a worker that "
+            "died mid-step cannot keep a lock on the application's tables."
+        ),
+    )
+    rollout_lock_wait_s: float = Field(
+        default=10,
+        description=(
+            "How long a run waits for the rollout lock of the database (0 to 600 s) before refusing to start because "
+            "another run holds it (a killed run's lock lingers a moment)."
+        ),
+    )
+    min_server_version_num: int = Field(
+        default=rollout.MIN_SERVER_VERSION_NUM,
+        description="Oldest server_version_num accepted (the contract: 130000, PostgreSQL 13); may only be raised.",
     )
 
     _connector: PgConnector | None = PrivateAttr(default=None)
+    _rollout_lock: rollout.RolloutLock | None = PrivateAttr(default=None)
 
     def url(self) -> str:
         """The URL to connect to (checked; never print it): see dbopt/urls.py."""
@@ -55,9 +82,32 @@ class PostgresResource(dg.ConfigurableResource):
     def connector(self) -> PgConnector:
         if self._connector is None:
             self._connector = PgConnector(
-                self.url(), pool_max_size=self.pool_max_size, application_name=self.application_name
+                self.url(),
+                pool_max_size=self.pool_max_size,
+                application_name=self.application_name,
+                idle_in_transaction_timeout_s=self.idle_in_transaction_timeout_s,
             )
         return self._connector
+
+    def begin_rollout(self, *, owner: str, shared: bool, op_configs: dict[str, dict[str, Any]]) -> str | None:
+        """Before a run's first change: every setting checked, the server checked, the rollout lock taken.
+
+        Once per run (the lock is held until the run ends); returns the server version the
+        first time, None after."""
+        if self._rollout_lock is not None and self._rollout_lock.held:
+            return None
+        values = {name: getattr(self, name) for name in rollout.BOUNDS if hasattr(self, name)}
+        rollout.check_settings(values, op_configs)
+        self.ts_config_literal()
+        connector = self.connector()
+        with connector.connection() as conn:
+            version = rollout.check_server(
+                conn, min_version_num=self.min_server_version_num, text_search_config=self.text_search_config
+            )
+        lock = rollout.RolloutLock(connector, owner=owner, shared=shared, wait_s=self.rollout_lock_wait_s)
+        lock.acquire()
+        self._rollout_lock = lock
+        return version
 
     def safe_url(self) -> str:
         endpoint = urls.postgres(self.database_url, start=False)
@@ -82,6 +132,9 @@ class PostgresResource(dg.ConfigurableResource):
         return f"'{self.text_search_config}'::regconfig"
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._rollout_lock is not None:
+            self._rollout_lock.release()
+            self._rollout_lock = None
         if self._connector is not None:
             self._connector.close()
             self._connector = None

@@ -33,7 +33,7 @@ from psycopg import sql
 from dbopt import sqlfiles
 from dbopt.errors import DboptError
 from dbopt.postgres.connect import PgConnector
-from dbopt.postgres.health import ThrottleSettings, reasons_to_pause
+from dbopt.postgres.health import ThrottleSettings, blind_spot, reasons_to_pause
 from dbopt.postgres.runner import Log
 
 
@@ -72,7 +72,8 @@ class Backfill:
     render: Mapping[str, str] = field(default_factory=dict)
     # Tables whose lock queues pause the backfill (default: the table walked).
     watch_tables: tuple[str, ...] = ()
-    # Optional one-statement SQL returning the number of rows still to do (for the ETA).
+    # Not run any more: the ETA comes from pg_class.reltuples and the key range's share of
+    # the key space, since a count(*) of the remaining rows scans the table every run.
     estimate_path: str | None = None
     target_batch_ms: int = 50
     initial_batch: int = 1_000
@@ -103,6 +104,10 @@ class BackfillSettings:
     # 1.0 halves the backfill's share of the database for the application's benefit.
     pause_ratio: float = 0.0
     throttle: ThrottleSettings = field(default_factory=ThrottleSettings)
+    # When the role cannot see other sessions (no pg_read_all_stats), the throttle is blind:
+    # batches stay at most this big and idle at least this fraction of their duration.
+    blind_max_batch: int = 1_000
+    blind_pause_ratio: float = 1.0
 
 
 @dataclass
@@ -118,6 +123,8 @@ class BackfillReport:
     rows_before: int = 0  # done by earlier, interrupted runs
     batch_size: int = 0
     batch_ms: list[float] = field(default_factory=list)
+    timeout_splits: int = 0  # batches halved after hitting statement_timeout
+    blind: str | None = None  # why the health throttle could not see the database, if it could not
 
     @property
     def rows_per_s(self) -> float:
@@ -136,6 +143,8 @@ class BackfillReport:
             "final_batch_size": self.batch_size,
             "ranges_done": self.ranges_done,
             "ranges_already_done": self.ranges_skipped,
+            "timeout_splits": self.timeout_splits,
+            "throttle_sees_other_sessions": "yes" if self.blind is None else f"no: {self.blind}",
         }
 
 
@@ -161,8 +170,19 @@ class BackfillEngine:
         started = self._clock()
         with self.connector.dedicated(autocommit=True) as conn:
             conn.execute("SELECT set_config('application_name', %s, false)", (f"dbopt backfill {spec.name}"[:63],))
+            # Every statement of this session outside a batch (keyset bounds, health, checkpoints)
+            # runs under the same timeouts as a batch; a batch sets its own with SET LOCAL.
+            conn.execute("SELECT set_config('statement_timeout', %s, false)", (f"{self._timeout_ms()}ms",))
+            conn.execute("SELECT set_config('lock_timeout', %s, false)", (f"{int(self.settings.lock_timeout_ms)}ms",))
+            report.blind = blind_spot(conn)
+            if report.blind:
+                self.log.warning(
+                    f"{spec.name}: the health throttle is blind ({report.blind}); being careful instead: batches of "
+                    f"at most {self.settings.blind_max_batch:,} rows, each followed by a pause of at least "
+                    f"{self.settings.blind_pause_ratio:g}x its duration"
+                )
             types = self._key_types(conn, spec)
-            estimate = self._estimate(conn, spec, len(ranges))
+            estimate = self._estimate(conn, spec, ranges)
             for key_range in ranges:
                 self._run_range(conn, spec, key_range, types, report, estimate, started)
         report.seconds = self._clock() - started
@@ -208,7 +228,11 @@ class BackfillEngine:
                 self.log.info(
                     f"{spec.name}: resuming range {key_range.id} after {done_before:,} rows done by an earlier run"
                 )
-            size = max(spec.min_batch, report.batch_size or spec.initial_batch)
+            max_batch = min(spec.max_batch, self.settings.blind_max_batch) if report.blind else spec.max_batch
+            pause_ratio = self.settings.pause_ratio
+            if report.blind:
+                pause_ratio = max(pause_ratio, self.settings.blind_pause_ratio)
+            size = min(max_batch, max(spec.min_batch, report.batch_size or spec.initial_batch))
             last_log = self._clock()
             last_health = -1e9
             consecutive_lock_failures = 0
@@ -216,9 +240,9 @@ class BackfillEngine:
                 if self._clock() - last_health >= self.settings.health_every_s:
                     report.paused_s += self._wait_until_healthy(conn, spec)
                     last_health = self._clock()
-                upper = self._upper_bound(conn, spec, key_range, types, cursor, size)
                 t0 = self._clock()
                 try:
+                    upper = self._upper_bound(conn, spec, key_range, types, cursor, size)
                     rows, carry_out = self._batch(conn, spec, key_range, types, cursor, upper, carry, size)
                 except (pgerrors.LockNotAvailable, pgerrors.DeadlockDetected) as exc:
                     consecutive_lock_failures += 1
@@ -232,15 +256,34 @@ class BackfillEngine:
                     size = max(spec.min_batch, size // 2)
                     time.sleep(min(5.0, 0.1 * 2**consecutive_lock_failures))
                     continue
+                except pgerrors.QueryCanceled as exc:
+                    if not _is_statement_timeout(exc):
+                        raise
+                    # The same batch would time out again on every rerun: split it instead.
+                    if size <= spec.min_batch:
+                        raise DboptError(
+                            f"Backfill {spec.name} could not finish even a batch of {size:,} rows within its "
+                            f"statement timeout of {self.settings.statement_timeout_s:g} s (range {key_range.id}); "
+                            f"find what slows it (a lock, a missing index, a busy server) and rerun the job (it "
+                            f"resumes from its checkpoint)."
+                        ) from None
+                    report.timeout_splits += 1
+                    self.log.warning(
+                        f"{spec.name}: a batch of {size:,} rows hit the statement timeout of "
+                        f"{self.settings.statement_timeout_s:g} s and was rolled back; retrying it as "
+                        f"{max(spec.min_batch, size // 2):,} rows"
+                    )
+                    size = max(spec.min_batch, size // 2)
+                    continue
                 consecutive_lock_failures = 0
                 elapsed_ms = (self._clock() - t0) * 1000
                 report.rows += rows
                 report.batches += 1
                 report.batch_ms.append(elapsed_ms)
                 cursor, carry = upper, carry_out
-                size = self._adapt(spec, size, elapsed_ms)
-                if self.settings.pause_ratio > 0:
-                    pause = elapsed_ms * self.settings.pause_ratio / 1000
+                size = self._adapt(spec, size, elapsed_ms, max_batch)
+                if pause_ratio > 0:
+                    pause = elapsed_ms * pause_ratio / 1000
                     time.sleep(pause)
                     report.paused_s += pause
                 report.batch_size = size
@@ -275,7 +318,7 @@ class BackfillEngine:
         statements = sqlfiles.split(sqlfiles.load(spec.batch_path, values))
         with conn.transaction():
             conn.execute(f"SET LOCAL lock_timeout = {int(self.settings.lock_timeout_ms)}")
-            conn.execute(f"SET LOCAL statement_timeout = {int(self.settings.statement_timeout_s * 1000)}")
+            conn.execute(f"SET LOCAL statement_timeout = {self._timeout_ms()}")
             if not self.settings.synchronous_commit:
                 conn.execute("SET LOCAL synchronous_commit = off")
             # A batch is a small key range by construction, but the planner cannot estimate row
@@ -398,11 +441,14 @@ class BackfillEngine:
         return (list(cursor) if cursor else None), int(carry), bool(finished), int(rows)
 
     # -- pacing ----------------------------------------------------------------------------
-    def _adapt(self, spec: Backfill, size: int, elapsed_ms: float) -> int:
+    def _adapt(self, spec: Backfill, size: int, elapsed_ms: float, max_batch: int) -> int:
         """Grow or shrink the batch towards the target duration, at most 2x per step."""
         ratio = spec.target_batch_ms / max(elapsed_ms, 1.0)
         ratio = min(2.0, max(0.5, ratio))
-        return int(min(spec.max_batch, max(spec.min_batch, size * ratio)))
+        return int(min(max_batch, max(spec.min_batch, size * ratio)))
+
+    def _timeout_ms(self) -> int:
+        return max(1, int(self.settings.statement_timeout_s * 1000))
 
     def _wait_until_healthy(self, conn: psycopg.Connection, spec: Backfill) -> float:
         throttle = self.settings.throttle
@@ -424,13 +470,14 @@ class BackfillEngine:
             time.sleep(throttle.pause_s)
             waited += throttle.pause_s
 
-    def _estimate(self, conn: psycopg.Connection, spec: Backfill, range_count: int) -> int | None:
-        if spec.estimate_path:
-            text = sqlfiles.load(spec.estimate_path, spec.render)
-            row = conn.execute(text).fetchone()
-            return int(row[0]) if row and row[0] is not None else None
+    def _estimate(self, conn: psycopg.Connection, spec: Backfill, ranges: Sequence[KeyRange]) -> int | None:
+        """Rows the walk will visit, for the ETA: the planner's row count times the ranges' share.
+
+        Free: a count(*) would scan the whole table on every run and every range partition."""
         row = conn.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", (spec.table,)).fetchone()
-        return int(row[0]) if row and row[0] and row[0] > 0 else None
+        if not row or not row[0] or row[0] <= 0:
+            return None
+        return int(row[0] * sum(_share(r) for r in ranges))
 
     def _log_progress(self, spec: Backfill, report: BackfillReport, estimate: int | None, started: float) -> None:
         elapsed = self._clock() - started
@@ -443,6 +490,26 @@ class BackfillEngine:
             text += f" of ~{estimate:,} ({pct:.1f}%), ETA {eta:,.0f} s"
         text += f", {rate:,.0f} rows/s, batch {report.batch_size:,} rows in {report.batch_ms[-1]:.0f} ms"
         self.log.info(text)
+
+
+def _share(key_range: KeyRange) -> float:
+    """The fraction of the uuid key space a range covers (1.0 for other keys or no bounds)."""
+
+    def point(bound: str | None, default: int) -> int:
+        if bound is None:
+            return default
+        try:
+            return int(bound.replace("-", "")[:8], 16)
+        except ValueError:
+            return -1
+
+    lo, hi = point(key_range.lo, 0), point(key_range.hi, 16**8)
+    return (hi - lo) / 16**8 if 0 <= lo < hi else 1.0
+
+
+def _is_statement_timeout(exc: pgerrors.QueryCanceled) -> bool:
+    """statement_timeout, not a cancel by an operator (pg_cancel_backend), which must stop us."""
+    return "statement timeout" in (exc.diag.message_primary or str(exc))
 
 
 def _table(name: str) -> sql.Composable:

@@ -1,7 +1,8 @@
 """Connections to the application's PostgreSQL, with errors a person can act on.
 
-Every connection names itself (`application_name`), runs in UTC, and turns connection
-failures into one sentence that shows the URL without its password.
+Every connection names itself (`application_name`), runs in UTC, ends itself when left idle
+inside a transaction, sends TCP keepalives (so a dead worker's locks do not outlive it), and
+turns connection failures into one sentence that shows the URL without its password.
 """
 
 from __future__ import annotations
@@ -25,9 +26,28 @@ APPLICATION_NAME = "dbopt"
 SINGLE_CORE = "-c max_parallel_workers_per_gather=0 -c max_parallel_maintenance_workers=0"
 
 
-def connection_kwargs(application_name: str = APPLICATION_NAME, *, single_core: bool = True) -> dict[str, Any]:
+# A session of ours that sits idle inside a transaction is a dead or stuck worker: our
+# transactions run their statements back to back (the longest legitimate gap is a Python
+# step between two statements, well under a second). Without this, a worker that dies
+# mid-step while the server cannot tell (a frozen VM, a dropped network) keeps its locks,
+# ACCESS EXCLUSIVE on messages included, for hours.
+IDLE_IN_TRANSACTION_TIMEOUT_S = 60.0
+
+# TCP keepalives: the server's end of a dead client's connection is noticed after about
+# idle + interval * count = 30 + 3 * 10 s instead of the kernel's two hours, and its
+# session (with its advisory and table locks) ends then.
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+
+
+def connection_kwargs(
+    application_name: str = APPLICATION_NAME,
+    *,
+    single_core: bool = True,
+    idle_in_transaction_timeout_s: float = IDLE_IN_TRANSACTION_TIMEOUT_S,
+) -> dict[str, Any]:
     options = "-c TimeZone=UTC" + (f" {SINGLE_CORE}" if single_core else "")
-    return {"application_name": application_name, "options": options, "connect_timeout": 10}
+    options += f" -c idle_in_transaction_session_timeout={int(idle_in_transaction_timeout_s * 1000)}"
+    return {"application_name": application_name, "options": options, "connect_timeout": 10, **KEEPALIVES}
 
 
 def explain(exc: BaseException, url: str) -> ConnectionProblem:
@@ -64,15 +84,22 @@ def _reason(exc: BaseException) -> str:
     return first.replace("FATAL:", "").strip() or text.splitlines()[0]
 
 
-def connect(url: str, *, autocommit: bool = False, application_name: str = APPLICATION_NAME) -> psycopg.Connection:
+def connect(
+    url: str,
+    *,
+    autocommit: bool = False,
+    application_name: str = APPLICATION_NAME,
+    idle_in_transaction_timeout_s: float = IDLE_IN_TRANSACTION_TIMEOUT_S,
+) -> psycopg.Connection:
     """A new connection that is not from the pool (DDL, advisory locks, watchers)."""
     check_url(url, "DATABASE_URL")
     try:
         conninfo.conninfo_to_dict(url)
     except psycopg.ProgrammingError as exc:
         raise explain(exc, url) from None
+    kwargs = connection_kwargs(application_name, idle_in_transaction_timeout_s=idle_in_transaction_timeout_s)
     try:
-        return psycopg.connect(url, autocommit=autocommit, **connection_kwargs(application_name))
+        return psycopg.connect(url, autocommit=autocommit, **kwargs)
     except psycopg.Error as exc:
         raise explain(exc, url) from None
 
@@ -80,9 +107,17 @@ def connect(url: str, *, autocommit: bool = False, application_name: str = APPLI
 class PgConnector:
     """A URL plus a lazily opened connection pool; the handle every mechanism takes."""
 
-    def __init__(self, url: str, *, pool_max_size: int = 8, application_name: str = APPLICATION_NAME) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_max_size: int = 8,
+        application_name: str = APPLICATION_NAME,
+        idle_in_transaction_timeout_s: float = IDLE_IN_TRANSACTION_TIMEOUT_S,
+    ) -> None:
         self.url = url
         self.application_name = application_name
+        self.idle_in_transaction_timeout_s = idle_in_transaction_timeout_s
         self._pool_max_size = pool_max_size
         self._pool: Any = None
         self._lock = threading.Lock()
@@ -101,12 +136,14 @@ class PgConnector:
         with self._lock:
             if self._pool is None:
                 # Fail fast with our sentence rather than the pool's timeout.
-                connect(self.url, application_name=self.application_name).close()
+                self.dedicated().close()
                 self._pool = ConnectionPool(
                     self.url,
                     min_size=1,
                     max_size=self._pool_max_size,
-                    kwargs=connection_kwargs(self.application_name),
+                    kwargs=connection_kwargs(
+                        self.application_name, idle_in_transaction_timeout_s=self.idle_in_transaction_timeout_s
+                    ),
                     name="dbopt",
                     open=True,
                     timeout=30,
@@ -126,7 +163,12 @@ class PgConnector:
                     self._lent -= 1
 
     def dedicated(self, *, autocommit: bool = False) -> psycopg.Connection:
-        return connect(self.url, autocommit=autocommit, application_name=self.application_name)
+        return connect(
+            self.url,
+            autocommit=autocommit,
+            application_name=self.application_name,
+            idle_in_transaction_timeout_s=self.idle_in_transaction_timeout_s,
+        )
 
     def pool_stats(self) -> dict[str, int]:
         """The pool's figures (psycopg_pool's names) plus `connections_lent`: those in use now."""

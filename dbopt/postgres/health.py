@@ -3,6 +3,11 @@
 GitLab's batched background migrations pause on the same signals: sessions queueing for
 locks on the tables being changed, long-running transactions (they hold back vacuum, so
 every batch adds bloat nobody can clean), and replication lag.
+
+Other sessions' transactions and the replicas' lag are visible only to a role with the
+privileges of pg_read_all_stats (pg_monitor includes it); without them they read as NULL.
+`blind_spot` says so at the start of a backfill, which then treats "cannot see" as a reason
+to be careful, never as "healthy".
 """
 
 from __future__ import annotations
@@ -49,3 +54,21 @@ def reasons_to_pause(conn: psycopg.Connection, tables: list[str], settings: Thro
     if lag and lag > settings.max_replication_lag_s:
         reasons.append(f"replication lag {lag:.1f} s")
     return reasons
+
+
+_VISIBILITY_SQL = """
+SELECT r.rolsuper OR pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER')
+FROM pg_roles r WHERE r.rolname = current_user
+"""
+
+
+def blind_spot(conn: psycopg.Connection) -> str | None:
+    """Why the throttle cannot see the database's health, or None when it can."""
+    row = conn.execute(_VISIBILITY_SQL).fetchone()
+    if row and row[0]:
+        return None
+    user = conn.info.user
+    return (
+        f"role {user} lacks pg_read_all_stats (or pg_monitor), so other sessions' transactions and replication lag "
+        f"are invisible to the throttle; GRANT pg_monitor TO {user} to let it see them"
+    )

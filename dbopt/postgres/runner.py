@@ -7,7 +7,8 @@
 - Indexes are built with `CREATE INDEX CONCURRENTLY` outside any transaction; an INVALID
   index left by an earlier failed build is found, dropped concurrently and rebuilt.
 - The ledger records every step with the checksum of its SQL: an applied step is skipped
-  (a second run changes nothing), a step whose SQL changed since is refused.
+  (a second run changes nothing), a step whose SQL changed since is refused, except a
+  `rerun` step (a rollback): it runs every time anyway, so its new checksum is recorded.
 - A session-level advisory lock per step keeps two runs from applying it at once.
 """
 
@@ -241,15 +242,19 @@ class MigrationRunner:
 
     def apply_step(self, step: Step) -> StepResult:
         checksum = sqlfiles.checksum(step.text())
+        rerun = isinstance(step, Sql) and step.rerun
         with self.connector.connection() as conn:
             done = ledger.latest_applied(conn, step.name)
-        if done is not None and done.checksum != checksum:
+        if done is not None and done.checksum != checksum and rerun:
+            # A rerun step (a rollback) is idempotent and runs every time: its ledger entry
+            # is a record, not a promise, so new SQL simply runs and its checksum is recorded.
+            self.log.info(f"{step.name}: SQL changed since its last run (checksum {done.checksum} -> {checksum})")
+        elif done is not None and done.checksum != checksum:
             raise ChangedMigration(
                 f"Step {step.name} was applied on {done.finished_at:%Y-%m-%d %H:%M} UTC from SQL that has since "
                 f"changed (checksum {done.checksum} vs {checksum}); restore sql/{step.path} or add a new step "
                 f"instead of editing an applied one."
             )
-        rerun = isinstance(step, Sql) and step.rerun
         if done is not None and not isinstance(step, ConcurrentIndex) and not rerun:
             self.log.info(f"{step.name}: already applied (run {done.run_id}), nothing to do")
             return StepResult(step.name, "skipped", detail="already applied")

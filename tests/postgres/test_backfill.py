@@ -171,3 +171,74 @@ def test_batch_size_adapts_to_the_target_duration(table: str) -> None:
                  initial_batch=400, min_batch=200, max_batch=400, target_batch_ms=5)
     )
     assert slow.batch_size == 200  # batches slower than the target shrink (down to min_batch)
+
+
+def test_a_batch_that_hits_the_statement_timeout_is_split_not_repeated(table: str, tmp_path: Path) -> None:
+    """The first 100 rows are slow (15 ms each): a 400-row batch cannot finish in 0.3 s, halves are tried."""
+    (tmp_path / "sql" / "bf" / "slow_g0.batch.sql").write_text(
+        "UPDATE bf SET hits = hits + 1 WHERE /*{{batch}}*/ true\n"
+        "  AND CASE WHEN g = 0 THEN pg_sleep(0.015)::text = '' ELSE true END;\n"
+    )
+    settings = BackfillSettings(statement_timeout_s=0.3)
+    stuck = spec("slow_g0", initial_batch=400, min_batch=200, max_batch=400)
+    with pytest.raises(DboptError, match=r"even a batch of 200 rows within its statement timeout of 0.3 s"):
+        BackfillEngine(PgConnector(table), settings=settings).run(stuck)
+    assert hits(table) == {0: ROWS}  # the timed-out batches were rolled back
+    report = BackfillEngine(PgConnector(table), settings=settings).run(
+        Backfill(**{**stuck.__dict__, "name": "test/slow_g0_split", "min_batch": 5})
+    )
+    assert report.timeout_splits >= 1
+    assert hits(table) == {1: ROWS}
+
+
+@pytest.fixture
+def dml_only_url(table: str):
+    """A login role with DML grants only (no pg_monitor / pg_read_all_stats), as many application roles are."""
+    import uuid
+
+    role = f"dbopt_dml_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(table, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+        conn.execute(f"GRANT USAGE ON SCHEMA public, dbopt TO {role}")
+        conn.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON bf, dbopt.backfill_progress TO {role}")
+    yield psycopg.conninfo.make_conninfo(table, user=role)
+    with psycopg.connect(table, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (role,))
+        conn.execute(f"DROP OWNED BY {role}")
+        conn.execute(f"DROP ROLE {role}")
+
+
+def test_a_role_that_cannot_see_other_sessions_makes_the_backfill_careful_not_blind(
+    table: str, dml_only_url: str, caplog
+) -> None:
+    """Without pg_read_all_stats a long transaction reads as NULL; the backfill says so and slows down."""
+    import logging
+
+    old = psycopg.connect(table, application_name="forgotten-session")
+    old.execute("SELECT 1")  # idle in transaction, invisible to the DML-only role
+    settings = BackfillSettings(blind_max_batch=50, blind_pause_ratio=1.0)
+    try:
+        with caplog.at_level(logging.WARNING, logger="dbopt.backfill"):
+            report = BackfillEngine(PgConnector(dml_only_url), settings=settings).run(spec("hit", max_batch=200))
+    finally:
+        old.close()
+    role = psycopg.conninfo.conninfo_to_dict(dml_only_url)["user"]
+    assert report.blind and "pg_read_all_stats" in report.blind and role in report.blind
+    assert "no: role" in str(report.metadata()["throttle_sees_other_sessions"])
+    assert any("health throttle is blind" in r.getMessage() for r in caplog.records)
+    assert report.batch_size <= 50 and report.paused_s > 0
+    assert hits(table) == {1: ROWS}
+    # A role that can see (here the superuser) keeps its normal pace.
+    seeing = BackfillEngine(PgConnector(table)).run(spec("hit", max_batch=200), ranges=uuid_ranges(1))
+    assert seeing.blind is None
+
+
+def test_the_eta_comes_from_the_catalog_not_a_count_of_the_table(table: str, tmp_path: Path) -> None:
+    """An estimate query is never run (it scanned the table on every run and every range)."""
+    from dbopt.postgres.backfill import _share
+
+    (tmp_path / "sql" / "bf" / "fails.estimate.sql").write_text("SELECT count(*) / 0 FROM bf;\n")
+    report = BackfillEngine(PgConnector(table)).run(spec("hit", estimate_path="bf/fails.estimate.sql"))
+    assert report.rows == ROWS
+    assert sum(_share(r) for r in uuid_ranges(16)) == 1.0
+    assert _share(uuid_ranges(16)[3]) == 1 / 16

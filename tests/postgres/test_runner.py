@@ -69,6 +69,33 @@ def test_applied_step_is_skipped_and_changed_sql_refused(connector, tmp_path: Pa
         runner.apply_step(step)
 
 
+def test_a_rollback_step_whose_sql_changed_still_runs_and_records_the_new_checksum(
+    connector, tmp_path: Path, monkeypatch
+) -> None:
+    """A rerun step (every rollback) edited after it ran must not lock later rollbacks out."""
+    from dbopt import sqlfiles
+
+    runner = MigrationRunner(connector, settings=FAST)
+    sql_dir = tmp_path / "sql"
+    (sql_dir / "t").mkdir(parents=True)
+    monkeypatch.setattr(sqlfiles, "SQL_DIR", sql_dir)
+    path = sql_dir / "t" / "010_undo.rollback.sql"
+    path.write_text("DROP TABLE IF EXISTS dbopt_test_gone;\n")
+    step = Sql("rollback/t/010_undo", "t/010_undo.rollback.sql", rerun=True)
+    assert runner.apply_step(step).outcome == "applied"
+    with connector.connection() as conn:
+        conn.execute("CREATE TABLE dbopt_test_gone (id int)")
+        conn.execute("CREATE TABLE dbopt_test_also_gone (id int)")
+    path.write_text("DROP TABLE IF EXISTS dbopt_test_gone;\nDROP TABLE IF EXISTS dbopt_test_also_gone;\n")
+    assert runner.apply_step(step).outcome == "applied"
+    with connector.connection() as conn:
+        left = conn.execute(
+            "SELECT to_regclass('dbopt_test_gone'), to_regclass('dbopt_test_also_gone')"
+        ).fetchone()
+        assert left == (None, None)
+        assert ledger.latest_applied(conn, step.name).checksum == sqlfiles.checksum(step.text())
+
+
 def test_failed_statement_rolls_back_the_whole_file(connector, tmp_path: Path, monkeypatch) -> None:
     from dbopt import sqlfiles
 
