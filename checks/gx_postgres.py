@@ -132,7 +132,7 @@ def validate(
             # expectation with 0 offending rows; say what happened instead.
             from dbopt.errors import DboptError
 
-            reason = scrub(error, url_password(url))
+            reason = scrub_for(error, url)
             if "statement timeout" in reason:
                 reason = f"it ran longer than its statement timeout of {statement_timeout_s:g} s"
             raise DboptError(

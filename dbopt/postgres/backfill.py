@@ -72,9 +72,6 @@ class Backfill:
     render: Mapping[str, str] = field(default_factory=dict)
     # Tables whose lock queues pause the backfill (default: the table walked).
     watch_tables: tuple[str, ...] = ()
-    # Not run any more: the ETA comes from pg_class.reltuples and the key range's share of
-    # the key space, since a count(*) of the remaining rows scans the table every run.
-    estimate_path: str | None = None
     target_batch_ms: int = 50
     initial_batch: int = 1_000
     min_batch: int = 50

@@ -60,7 +60,6 @@ SEQUENCE_NUMBERING = Backfill(
     table="messages",
     key=("conversation_id", "created_at", "id"),
     batch_path=f"{P}/sequence_number/060_number_messages.batch.sql",
-    estimate_path=f"{P}/sequence_number/060_remaining.estimate.sql",
     watch_tables=("messages",),
 )
 SEQUENCE_COUNTER_DEFAULT = _sql("sequence_number", "070_counter_default")
@@ -122,7 +121,6 @@ def content_tsv_backfill(ts_literal: str) -> Backfill:
         table="messages",
         key=("id",),
         batch_path=f"{P}/content_tsv/040_backfill.batch.sql",
-        estimate_path=f"{P}/content_tsv/040_remaining.estimate.sql",
         render={"ts_config": ts_literal},
         watch_tables=("messages",),
     )
