@@ -141,7 +141,7 @@ def test_a_send_succeeds_when_redis_dies_during_the_writes(seeded_pg_url: str, t
                 with psycopg.connect(seeded_pg_url) as conn:
                     for phase in (up, down):
                         for _ in range(sends):
-                            service.send_old(conn, c.id, c.reader)  # committed
+                            service.send_old(conn, c.id, c.reader, rollback=False)  # committed
                             cache.on_new_message(c.id)  # then invalidated: must not raise
                         if phase is up:
                             up.wait()
