@@ -106,13 +106,19 @@ def pg_admin_url(request: pytest.FixtureRequest) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """PostgreSQL 16 runs tests/postgres/** only (deselected elsewhere, not skipped): the
-    whole suite on three servers would not fit its time on a 2-core machine."""
+    """Keep the suite within its time on a 2-core machine, every server still covered
+    (deselected, not skipped):
+    - PostgreSQL 16 runs tests/postgres/** only;
+    - a test on both PostgreSQL and Redis runs on the embedded pair and on the system pair,
+      not on the mixed pairs (which exercise nothing the two pairs do not)."""
+    pair_servers = "system" in _pg_servers() and "system" in _redis_servers()
     keep, drop = [], []
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
-        on_pg16 = params.get("pg_admin_url") == "pg16"
-        (drop if on_pg16 and PG16_ONLY_UNDER not in Path(str(item.path)).parents else keep).append(item)
+        pg, rd = params.get("pg_admin_url"), params.get("redis_url")
+        on_pg16 = pg == "pg16"
+        mixed = pair_servers and pg in ("embedded", "system") and rd is not None and rd != pg
+        (drop if mixed or (on_pg16 and PG16_ONLY_UNDER not in Path(str(item.path)).parents) else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
