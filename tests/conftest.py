@@ -39,6 +39,8 @@ from dbopt.embedded.redis import EmbeddedRedis  # noqa: E402
 
 # Where each PostgreSQL server runs the suite: PostgreSQL 16 only the PostgreSQL modules.
 PG16_ONLY_UNDER = Path(__file__).parent / "postgres"
+PG16_LEAVES_OUT = {"test_phase1_killed_twice_with_sigkill_and_resumed"}
+ONE_SERVER_ONLY = {"test_daemon_turns_the_partition_alert_into_partition_cleanup"}
 
 
 def _pg_servers() -> list[str]:
@@ -108,17 +110,23 @@ def pg_admin_url(request: pytest.FixtureRequest) -> str:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Keep the suite within its time on a 2-core machine, every server still covered
     (deselected, not skipped):
-    - PostgreSQL 16 runs tests/postgres/** only;
+    - PostgreSQL 16 runs tests/postgres/** only, less the SIGKILL-and-resume test (it tests
+      process death, which no server version changes; it runs on 18 and 15);
     - a test on both PostgreSQL and Redis runs on the embedded pair and on the system pair,
-      not on the mixed pairs (which exercise nothing the two pairs do not)."""
+      not on the mixed pairs (which exercise nothing the two pairs do not);
+    - the daemon end-to-end test (a team deployment) runs on the system server when there is
+      one, as a team's would, else on the embedded one."""
     pair_servers = "system" in _pg_servers() and "system" in _redis_servers()
     keep, drop = [], []
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         pg, rd = params.get("pg_admin_url"), params.get("redis_url")
-        on_pg16 = pg == "pg16"
+        name = getattr(item, "originalname", item.name)
+        on_pg16 = pg == "pg16" and (
+            PG16_ONLY_UNDER not in Path(str(item.path)).parents or name in PG16_LEAVES_OUT)
         mixed = pair_servers and pg in ("embedded", "system") and rd is not None and rd != pg
-        (drop if mixed or (on_pg16 and PG16_ONLY_UNDER not in Path(str(item.path)).parents) else keep).append(item)
+        daemon_twice = "system" in _pg_servers() and pg == "embedded" and name in ONE_SERVER_ONLY
+        (drop if mixed or on_pg16 or daemon_twice else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
