@@ -12,7 +12,7 @@ export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv demo test lint up down ui clean chromium screenshots
+.PHONY: venv demo test lint up down ui clean chromium pgbouncer screenshots
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "dbopt needs Python 3.11 or newer on PATH; install it and run make again."; exit 1; }
@@ -54,6 +54,14 @@ chromium:
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 		else echo "Install Chromium with: sudo apt install chromium"; exit 1; fi; }
 	@chromium --version
+
+# Debian's PgBouncer for the transaction-pooler preflight test (CI runs this; the test is
+# deselected without it). The test starts its own pgbouncer; the package's service is not used.
+pgbouncer:
+	@PATH="$$PATH:/usr/sbin" command -v pgbouncer >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null; \
+		else echo "Install PgBouncer with: sudo apt install pgbouncer"; exit 1; fi; }
+	@PATH="$$PATH:/usr/sbin" pgbouncer --version | head -1
 
 # Refresh the README's screenshots from the UI test.
 screenshots: $(STAMP)

@@ -10,6 +10,8 @@ from pipelines.resources import PostgresResource
 
 @dg.asset(
     **PHASE1,
+    # The preflight's checks are blocking: a no-go stops the run here, before any change.
+    deps=["postgres_preflight"],
     pool="postgres_ddl",
     description=(
         "Preflight of Phase 1.1: checks that DATABASE_URL holds the baseline tables of the contract, creates "

@@ -4,6 +4,7 @@
     dbopt down        stop them
     dbopt seed        create the baseline schemas and fill them (--scale tiny|small|medium|large, --messages N)
     dbopt status      which databases, and which step of each phase they are at
+    dbopt plan        the read-only preflight: will each rollout work here, right now? (exit 0 go, 1 warn, 2 no-go)
     dbopt ui          the Dagster UI on 127.0.0.1 (a persistent instance under the data folder)
     dbopt demo        up, seed small, benchmark, run every rollout job in order, benchmark again, print
                       what each did and the plan's targets table (before -> after)
@@ -163,6 +164,54 @@ def cmd_status(_: argparse.Namespace) -> int:
         elif status.ok:
             say("  no rollout step has run here yet")
     return 0 if ok else 1
+
+
+# --- plan -----------------------------------------------------------------------------------
+
+
+def postgres_findings() -> tuple[str, list]:
+    """Where, and the PostgreSQL preflight's findings (the same code as the asset postgres_preflight)."""
+    from dbopt.postgres import preflight
+    from dbopt.postgres.connect import PgConnector
+
+    endpoint = urls.postgres(start=False)
+    if endpoint.url is None:
+        raise DboptError("dbopt's own PostgreSQL is not running; start it with `dbopt up` or set DATABASE_URL.")
+    connector = PgConnector(endpoint.url)
+    try:
+        return endpoint.where, preflight.run(connector)
+    finally:
+        connector.close()
+
+
+# One (system, findings function) pair per system with a preflight, in the order printed.
+PREFLIGHTS: list[tuple[str, Callable[[], tuple[str, list]]]] = [("PostgreSQL", postgres_findings)]
+
+VERDICT_WORDS = {"go": "go", "warn": "WARN", "no_go": "NO-GO"}
+# Exit codes of `dbopt plan`: the worst verdict (an error before any finding is 2 as well).
+PLAN_EXIT = {"go": 0, "warn": 1, "no_go": 2}
+
+
+def print_findings(system: str, where: str, findings: Sequence) -> None:
+    """One line per finding, with the check's name and sentence (the words of the Dagster check)."""
+    from dbopt.preflight import verdict
+
+    say(f"{system}: {where}")
+    say(f"  preflight: {VERDICT_WORDS[verdict(findings).value]}")
+    width = max((len(f.name) for f in findings), default=0)
+    for f in findings:
+        say(f"  {VERDICT_WORDS[f.verdict.value]:<5} {f.name:<{width}}  {f.sentence}")
+
+
+def cmd_plan(_: argparse.Namespace) -> int:
+    from dbopt.preflight import verdict
+
+    worst: list = []
+    for system, findings_of in PREFLIGHTS:
+        where, findings = findings_of()
+        print_findings(system, where, findings)
+        worst += findings
+    return PLAN_EXIT[verdict(worst).value]
 
 
 # --- ui -------------------------------------------------------------------------------------
@@ -364,6 +413,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument(OVERWRITE_FLAG, action="store_true", help=OVERWRITE_HELP)
     s.set_defaults(fn=cmd_seed)
     sub.add_parser("status", help="which databases, and which phase each step is at").set_defaults(fn=cmd_status)
+    sub.add_parser(
+        "plan", help="the read-only preflight of each rollout: go / warn / no-go per finding (exit 0 go, 1 warn, 2 no-go)"
+    ).set_defaults(fn=cmd_plan)
     u = sub.add_parser("ui", help="the Dagster UI on 127.0.0.1")
     u.add_argument("--port", type=int, default=3000)
     u.set_defaults(fn=cmd_ui)

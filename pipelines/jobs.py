@@ -19,17 +19,35 @@ from pipelines.rollback_postgres import rollback_phase1_postgres
 phase1_postgres = dg.define_asset_job(
     name="phase1_postgres",
     # The *_by_range assets are the optional partitioned form of the backfills.
-    selection=dg.AssetSelection.groups("phase1_postgres") - dg.AssetSelection.tag("dbopt/parallel", "by_range"),
+    # The preflight first: its blocking checks stop the run before postgres_baseline on a no-go.
+    selection=(dg.AssetSelection.groups("phase1_postgres") - dg.AssetSelection.tag("dbopt/parallel", "by_range"))
+    | dg.AssetSelection.assets("postgres_preflight"),
     executor_def=dg.in_process_executor,
     description=(
-        "The whole PostgreSQL part of Phase 1 (plan 1.1), online: composite indexes, sequence numbers, "
+        "The whole PostgreSQL part of Phase 1 (plan 1.1), online, after a read-only preflight whose no-go stops it "
+        "before any change: composite indexes, sequence numbers, "
         "conversation counters and full-text search, each step followed by blocking checks. Idempotent and "
         "resumable: rerun it after any failure or crash."
     ),
     tags={"dbopt/phase": "1", "dbopt/system": "postgres"},
 )
 
-JOBS: list[dg.UnresolvedAssetJobDefinition | dg.JobDefinition] = [phase1_postgres, rollback_phase1_postgres]
+preflight_postgres = dg.define_asset_job(
+    name="preflight_postgres",
+    selection=dg.AssetSelection.assets("postgres_preflight"),
+    executor_def=dg.in_process_executor,
+    description=(
+        "The PostgreSQL preflight on its own, read-only: will phase1_postgres work on DATABASE_URL right now "
+        "(version, privileges, visibility, transaction pooler, idle-in-transaction locks, long transactions, "
+        "replicas, autovacuum, connection headroom)? Same findings as `dbopt plan`."
+    ),
+    # No rollout tag: a preflight may run beside a rollout run, it takes no lock.
+    tags={"dbopt/phase": "1"},
+)
+
+JOBS: list[dg.UnresolvedAssetJobDefinition | dg.JobDefinition] = [
+    phase1_postgres, rollback_phase1_postgres, preflight_postgres,
+]
 
 # --- Phase 1.2, ClickHouse ----------------------------------------------------------
 

@@ -66,6 +66,12 @@ def explain(exc: BaseException, url: str) -> ConnectionProblem:
         return ConnectionProblem(f"PostgreSQL at {safe} refused the credentials; fix the user or password in DATABASE_URL.")
     if "does not exist" in raw_lower and "database" in raw_lower:
         return ConnectionProblem(f"PostgreSQL at {safe} has no such database ({raw}); fix the database name in DATABASE_URL.")
+    if "unsupported startup parameter" in raw_lower:
+        # PgBouncer refuses libpq's `options` (dbopt's session settings) unless told to ignore them.
+        return ConnectionProblem(
+            f"DATABASE_URL {safe} leads to a connection pooler (PgBouncer: {raw}) that refuses dbopt's session "
+            f"settings; point DATABASE_URL at the PostgreSQL server itself or at a session-mode pool."
+        )
     if "could not translate host name" in raw_lower or "name or service not known" in raw_lower:
         return ConnectionProblem(f"The host in DATABASE_URL {safe} does not resolve; fix the host name.")
     return ConnectionProblem(
