@@ -6,12 +6,14 @@ change. Also runs on its own (job `preflight_postgres`, or this asset from the L
 and in the terminal as `dbopt plan`, with the same sentences.
 """
 
+from collections.abc import Iterator
+
 import dagster as dg
 from pydantic import Field
 
 from checks.postgres_preflight import POSTGRES_PREFLIGHT_CHECKS, check_results
 from dbopt.postgres import preflight
-from dbopt.preflight import verdict
+from dbopt.preflight import blockers, verdict
 from pipelines.failures import operator_errors
 from pipelines.metadata import OWNERS, md_table
 from pipelines.resources import PostgresResource
@@ -81,7 +83,7 @@ def thresholds(config: PostgresPreflightConfig, postgres: PostgresResource) -> p
 @operator_errors
 def postgres_preflight(
     context: dg.AssetExecutionContext, config: PostgresPreflightConfig, postgres: PostgresResource
-) -> dg.MaterializeResult:
+) -> Iterator[dg.MaterializeResult]:
     """The operator learns what would stop the rollout before it starts, not halfway through it."""
     limits = thresholds(config, postgres)
     limits.check()
@@ -102,4 +104,9 @@ def postgres_preflight(
     }
     if details:
         metadata["details"] = md_table(details, sorted({k for d in details for k in d}, key=lambda k: k != "finding"))
-    return dg.MaterializeResult(metadata=metadata, check_results=check_results(findings))
+    yield dg.MaterializeResult(metadata=metadata, check_results=check_results(findings))
+    stop = blockers(findings)
+    if stop:
+        # The checks above are recorded (and shown) first; the run then stops with the sentences
+        # themselves rather than Dagster's "blocking check failed".
+        raise dg.Failure(description=" ".join(f.sentence for f in stop), allow_retries=False)
