@@ -41,6 +41,9 @@ ROLLOUT_TABLES: dict[str, tuple[str, ...]] = {
 # Connections dbopt opens besides its pool: the rollout lock, the DDL lock watcher, the
 # checks' Great Expectations engine and the throttle's health reads.
 EXTRA_CONNECTIONS = 4
+# Fewest connections a rollout can run with: the pool's first, the rollout lock, the DDL
+# lock watcher and the checks' engine. The pool grows to pool_max_size only on demand.
+MIN_CONNECTIONS = 4
 
 # Finding names: each is a Dagster check on postgres_preflight.
 SERVER_VERSION = "postgres_server_version"
@@ -385,20 +388,23 @@ def connection_headroom(s: Mapping[str, Any], t: Thresholds) -> Finding:
     # This preflight's own connection is counted in connections_now but is closed before the rollout.
     room += 1
     value = f"{room} free under {where}"
-    threshold = f"{needed} for dbopt (pool {t.pool_max_size} + {EXTRA_CONNECTIONS}) + {t.spare_connections} spare"
-    if room < needed:
+    threshold = (
+        f"no-go < {MIN_CONNECTIONS}; warn < {needed} for dbopt (pool {t.pool_max_size} + {EXTRA_CONNECTIONS}) "
+        f"+ {t.spare_connections} spare"
+    )
+    if room < MIN_CONNECTIONS:
         return no_go(
             CONNECTIONS,
             f"Only {room} connection(s) are free under {where} ({s['connections_now']} in use of max_connections "
-            f"{s['max_connections']}), fewer than the {needed} dbopt opens; lower pool_max_size of the postgres "
-            f"resource or raise the limit.",
+            f"{s['max_connections']}), fewer than the {MIN_CONNECTIONS} a rollout cannot run without; end idle "
+            f"sessions or raise the limit.",
             value, threshold,
         )
     if room < needed + t.spare_connections:
         return warn(
             CONNECTIONS,
-            f"{room} connection(s) are free under {where}: dbopt's {needed} would leave the application fewer than "
-            f"{t.spare_connections}; lower pool_max_size of the postgres resource or raise the limit.",
+            f"{room} connection(s) are free under {where}: dbopt's up to {needed} would leave the application fewer "
+            f"than {t.spare_connections}; lower pool_max_size of the postgres resource or raise the limit.",
             value, threshold,
         )
     return go(CONNECTIONS, f"{room} connections free under {where}; dbopt needs {needed}.", value, threshold)

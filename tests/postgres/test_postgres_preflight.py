@@ -184,5 +184,6 @@ def test_long_transactions_replicas_and_headroom_against_their_thresholds() -> N
         "database_connections_now": 1,
     }
     assert preflight.connection_headroom(full, t).verdict is Verdict.NO_GO
+    assert preflight.connection_headroom({**full, "connections_now": 90}, t).verdict is Verdict.WARN
     assert preflight.connection_headroom({**full, "connections_now": 80}, t).verdict is Verdict.WARN
     assert preflight.connection_headroom({**full, "connections_now": 10}, t).verdict is Verdict.GO
