@@ -88,11 +88,12 @@ class Thresholds:
         for f in fields(self):
             value = getattr(self, f.name)
             bound = BOUNDS[f.name]
+            place = "the postgres resource's config" if f.name in RESOURCE_FIELDS else where
             ok_type = isinstance(value, int) if bound.integer else isinstance(value, int | float)
             if isinstance(value, bool) or not ok_type or not bound.low <= value <= bound.high:
                 kind = "a whole number" if bound.integer else "a number"
                 raise DboptError(
-                    f"Nothing was checked: {f.name} in {where} is {value!r} but must be {kind} {bound.text()} "
+                    f"Nothing was checked: {f.name} in {place} is {value!r} but must be {kind} {bound.text()} "
                     f"({bound.why}); fix it in the run's config and launch it again."
                 )
         if self.warn_transaction_age_s > self.no_go_transaction_age_s:
@@ -104,6 +105,9 @@ class Thresholds:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+
+# Thresholds that come from the postgres resource rather than the preflight's own config.
+RESOURCE_FIELDS = {"pool_max_size", "min_server_version_num"}
 
 BOUNDS: dict[str, rollout.Bound] = {
     "warn_transaction_age_s": rollout.Bound(1, 7 * 86400, "a transaction is always a few ms old", integer=False),
@@ -250,8 +254,15 @@ def _session_row(r: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _ours(r: Mapping[str, Any]) -> bool:
+    return (r["application_name"] or "").startswith("dbopt")
+
+
 def idle_in_transaction(sessions: list[Mapping[str, Any]]) -> Finding:
-    blocking = [r for r in sessions if (r["state"] or "").startswith("idle in transaction") and r["locked_tables"]]
+    holding = [r for r in sessions if (r["state"] or "").startswith("idle in transaction") and r["locked_tables"]]
+    # dbopt's own: a killed run's session, which the server ends after dbopt's
+    # idle_in_transaction_session_timeout (another live run is kept out by the rollout lock).
+    blocking = [r for r in holding if not _ours(r)]
     if blocking:
         names = "; ".join(f"{_who(r)} holding {', '.join(r['locked_tables'])}" for r in blocking)
         return no_go(
@@ -259,6 +270,15 @@ def idle_in_transaction(sessions: list[Mapping[str, Any]]) -> Finding:
             f"{len(blocking)} session(s) idle in transaction hold locks on tables the rollout changes, so its DDL "
             f"would wait behind them: {names}; end them (commit, or SELECT pg_terminate_backend(pid)) and run again.",
             len(blocking), "0 whatever their age", [_session_row(r) for r in blocking],
+        )
+    if holding:
+        names = "; ".join(_who(r) for r in holding)
+        return warn(
+            IDLE_IN_TRANSACTION,
+            f"dbopt's own session(s) {names} sit idle in transaction holding locks on tables the rollout changes (a "
+            f"killed run's); the server ends them after dbopt's idle_in_transaction_timeout_s, and the rollout's DDL "
+            f"retries under lock_timeout meanwhile.",
+            len(holding), "0 whatever their age", [_session_row(r) for r in holding],
         )
     idle = [r for r in sessions if (r["state"] or "").startswith("idle in transaction")]
     return go(

@@ -166,13 +166,19 @@ def test_a_bad_threshold_is_one_sentence_before_anything_connects() -> None:
 
 def test_long_transactions_replicas_and_headroom_against_their_thresholds() -> None:
     """The verdicts of the findings whose inputs a test cannot make cheaply on a real server
-    (an hour-old transaction, a lagging replica, a full server), from rows shaped as the SQL returns."""
+    (an hour-old transaction, a lagging replica, a full server, a killed run's session), from
+    rows shaped as the SQL returns."""
     t = preflight.Thresholds(warn_transaction_age_s=60, no_go_transaction_age_s=300, max_replication_lag_s=10)
     session = {"pid": 42, "user_name": "app", "application_name": "report", "state": "active", "locked_tables": None}
     assert preflight.long_transactions([{**session, "xact_age_s": 30.0}], t, blind=False).verdict is Verdict.GO
     assert preflight.long_transactions([{**session, "xact_age_s": 90.0}], t, blind=False).verdict is Verdict.WARN
     late = preflight.long_transactions([{**session, "xact_age_s": 900.0}], t, blind=False)
     assert late.verdict is Verdict.NO_GO and "pid 42 (user app, report, open 900 s)" in late.sentence
+    # A killed dbopt run's session idle in transaction: the server ends it soon, so a warning.
+    ours = {**session, "application_name": "dbopt", "state": "idle in transaction", "locked_tables": ["messages"],
+            "xact_age_s": 5.0}
+    assert preflight.idle_in_transaction([ours]).verdict is Verdict.WARN
+    assert preflight.idle_in_transaction([{**ours, "application_name": "app"}]).verdict is Verdict.NO_GO
     replica = {"application_name": "standby1", "client_addr": "10.0.0.2", "state": "streaming"}
     server = {"role_name": "dbopt"}
     assert preflight.replication(server, [{**replica, "replay_lag_s": 2.0}], t).verdict is Verdict.GO
