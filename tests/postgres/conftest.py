@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import dagster as dg
@@ -68,7 +69,10 @@ def app_snapshot(url: str) -> dict[str, str]:
 # with a line in the summary saying so, like the UI test without Chromium. It runs on one
 # server: the system PostgreSQL when there is one, else the embedded PostgreSQL 18 (what a
 # pooler does to sessions does not depend on the server's version).
-PGBOUNCER_TESTS = {"test_transaction_pooler_stops_phase1_before_any_change"}
+PGBOUNCER_TESTS = {
+    "test_transaction_pooler_stops_phase1_before_any_change",
+    "test_a_pooler_refusing_dbopt_session_settings_is_one_sentence",
+}
 
 
 def pgbouncer_binary() -> str | None:
@@ -113,13 +117,19 @@ def pgbouncer(tmp_path, seeded_pg_url: str):
     Started by the test on a free port with its config in tmp_path, stopped afterwards.
     It ignores libpq's `options` (as deployments that let dbopt connect at all must), so the
     connection succeeds and what breaks is what transaction pooling breaks."""
+    with start_pgbouncer(tmp_path, seeded_pg_url, ignore_options=True) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def start_pgbouncer(tmp_path, server_url: str, *, ignore_options: bool):
     import os
     import pwd
     import socket
     import subprocess
     import time
 
-    params = psycopg.conninfo.conninfo_to_dict(seeded_pg_url)
+    params = psycopg.conninfo.conninfo_to_dict(server_url)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -133,14 +143,14 @@ def pgbouncer(tmp_path, seeded_pg_url: str):
         f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
         f"auth_type = trust\nauth_file = {tmp_path / 'users.txt'}\n"
         "pool_mode = transaction\ndefault_pool_size = 4\nmax_client_conn = 50\n"
-        "ignore_startup_parameters = options, extra_float_digits\n"
+        + ("ignore_startup_parameters = options, extra_float_digits\n" if ignore_options else "")
     )
     args = [pgbouncer_binary() or "pgbouncer"]
     if os.geteuid() == 0:  # pgbouncer refuses to run as root; it reads its config before switching
         args += ["-u", next(u for u in ("postgres", "nobody") if _user_exists(pwd, u))]
     log = (tmp_path / "pgbouncer.log").open("w")
     proc = subprocess.Popen([*args, str(ini)], stdout=log, stderr=subprocess.STDOUT)
-    url = psycopg.conninfo.make_conninfo(seeded_pg_url, host="127.0.0.1", port=str(port))
+    url = psycopg.conninfo.make_conninfo(server_url, host="127.0.0.1", port=str(port))
     try:
         deadline = time.monotonic() + 30
         while True:  # readiness, not timing: wait until it accepts a connection
@@ -148,7 +158,9 @@ def pgbouncer(tmp_path, seeded_pg_url: str):
                 with psycopg.connect(url, autocommit=True, prepare_threshold=None, connect_timeout=5) as conn:
                     conn.execute("SELECT 1")
                 break
-            except psycopg.OperationalError:
+            except psycopg.OperationalError as exc:
+                if "unsupported startup parameter" in str(exc):
+                    break  # up, and refusing what it was configured to refuse
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError("pgbouncer did not start: " + (tmp_path / "pgbouncer.log").read_text()) from None
                 time.sleep(0.1)

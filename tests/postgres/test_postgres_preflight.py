@@ -14,7 +14,7 @@ from dbopt.errors import DboptError
 from dbopt.postgres import preflight
 from dbopt.postgres.connect import PgConnector
 from dbopt.preflight import Verdict
-from tests.postgres.conftest import app_snapshot, failures, run_job
+from tests.postgres.conftest import app_snapshot, failures, run_job, start_pgbouncer
 
 
 def findings_of(url: str, **thresholds) -> dict[str, preflight.Finding]:
@@ -142,6 +142,20 @@ def test_transaction_pooler_stops_phase1_before_any_change(seeded_pg_url: str, p
     assert not result.asset_materializations_for_node("postgres_baseline")
     assert not dbopt_schema_exists(seeded_pg_url)
     assert catalog_snapshot(seeded_pg_url) == catalog
+
+
+def test_a_pooler_refusing_dbopt_session_settings_is_one_sentence(
+    pg_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """PgBouncer without `ignore_startup_parameters = options` refuses dbopt's connections:
+    one sentence naming it and the fix, not libpq's error."""
+    with start_pgbouncer(tmp_path, pg_url, ignore_options=False) as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        assert cli.main(["plan"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "leads to a connection pooler (PgBouncer: unsupported startup parameter" in err, err
+    assert err.endswith("point DATABASE_URL at the PostgreSQL server itself or at a session-mode pool."), err
+    assert len(err.splitlines()) == 1
 
 
 def test_a_bad_threshold_is_one_sentence_before_anything_connects() -> None:
