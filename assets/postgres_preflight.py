@@ -34,6 +34,14 @@ FINDINGS_SCHEMA = dg.TableSchema(
 class PostgresPreflightConfig(dg.Config):
     """The preflight's thresholds; checked (one sentence) before anything connects."""
 
+    idle_in_transaction_min_s: float = Field(
+        default=_DEFAULT.idle_in_transaction_min_s,
+        description=(
+            "A session idle in transaction holding a lock on a table the rollout changes is a no-go once it has been "
+            "idle this long (s) and still is at a second look, whatever its transaction's age; a busy application's "
+            "transactions sit idle between their statements for moments."
+        ),
+    )
     warn_transaction_age_s: float = Field(
         default=_DEFAULT.warn_transaction_age_s, description="Warn about transactions open longer than this (s)."
     )
@@ -56,6 +64,7 @@ class PostgresPreflightConfig(dg.Config):
 
 def thresholds(config: PostgresPreflightConfig, postgres: PostgresResource) -> preflight.Thresholds:
     return preflight.Thresholds(
+        idle_in_transaction_min_s=config.idle_in_transaction_min_s,
         warn_transaction_age_s=config.warn_transaction_age_s,
         no_go_transaction_age_s=config.no_go_transaction_age_s,
         max_replication_lag_s=config.max_replication_lag_s,

@@ -76,6 +76,7 @@ DESCRIPTIONS = {
 class Thresholds:
     """The preflight's limits; `check` refuses nonsense before anything connects."""
 
+    idle_in_transaction_min_s: float = 1.0
     warn_transaction_age_s: float = 60.0
     no_go_transaction_age_s: float = 300.0
     max_replication_lag_s: float = 10.0
@@ -110,6 +111,9 @@ class Thresholds:
 RESOURCE_FIELDS = {"pool_max_size", "min_server_version_num"}
 
 BOUNDS: dict[str, rollout.Bound] = {
+    "idle_in_transaction_min_s": rollout.Bound(
+        0, 3600, "a busy application's transactions sit idle between their statements for moments", integer=False
+    ),
     "warn_transaction_age_s": rollout.Bound(1, 7 * 86400, "a transaction is always a few ms old", integer=False),
     "no_go_transaction_age_s": rollout.Bound(1, 7 * 86400, "a transaction is always a few ms old", integer=False),
     "max_replication_lag_s": rollout.Bound(0.1, 86400, "0 would warn on any lag", integer=False),
@@ -150,6 +154,8 @@ def run(connector: PgConnector, thresholds: Thresholds | None = None) -> list[Fi
         sessions = _query(conn, "030_sessions.sql", t, {"tables": tables})
         replicas = _query(conn, "040_replicas.sql", t)
         autovacuum_off = [r["table_name"] for r in _query(conn, "050_autovacuum.sql", t, {"tables": tables})]
+        # The second look: idle in transaction then and now, in the same idle spell.
+        again = _query(conn, "030_sessions.sql", t, {"tables": tables})
     finally:
         conn.close()
     return [
@@ -157,7 +163,7 @@ def run(connector: PgConnector, thresholds: Thresholds | None = None) -> list[Fi
         privileges(privileges_rows, server["role_name"]),
         visibility(server),
         pooler,
-        idle_in_transaction(sessions),
+        idle_in_transaction(sessions, t, again=again),
         long_transactions(sessions, t, blind=not server["sees_other_sessions"]),
         replication(server, replicas, t),
         autovacuum(server, autovacuum_off),
@@ -258,8 +264,21 @@ def _ours(r: Mapping[str, Any]) -> bool:
     return (r["application_name"] or "").startswith("dbopt")
 
 
-def idle_in_transaction(sessions: list[Mapping[str, Any]]) -> Finding:
-    holding = [r for r in sessions if (r["state"] or "").startswith("idle in transaction") and r["locked_tables"]]
+def _idle(r: Mapping[str, Any]) -> bool:
+    return (r["state"] or "").startswith("idle in transaction")
+
+
+def idle_in_transaction(
+    sessions: list[Mapping[str, Any]], t: Thresholds, *, again: list[Mapping[str, Any]] | None = None
+) -> Finding:
+    """Stuck, not between two statements: idle in transaction for at least idle_in_transaction_min_s,
+    and still in that same idle spell at the second look (`again`), whatever the transaction's age."""
+    still = None if again is None else {(r["pid"], r["state_since"]) for r in again if _idle(r)}
+    holding = [
+        r for r in sessions
+        if _idle(r) and r["locked_tables"] and (r["state_age_s"] or 0) >= t.idle_in_transaction_min_s
+        and (still is None or (r["pid"], r["state_since"]) in still)
+    ]
     # dbopt's own: a killed run's session, which the server ends after dbopt's
     # idle_in_transaction_session_timeout (another live run is kept out by the rollout lock).
     blocking = [r for r in holding if not _ours(r)]
@@ -269,7 +288,8 @@ def idle_in_transaction(sessions: list[Mapping[str, Any]]) -> Finding:
             IDLE_IN_TRANSACTION,
             f"{len(blocking)} session(s) idle in transaction hold locks on tables the rollout changes, so its DDL "
             f"would wait behind them: {names}; end them (commit, or SELECT pg_terminate_backend(pid)) and run again.",
-            len(blocking), "0 whatever their age", [_session_row(r) for r in blocking],
+            len(blocking), f"0 idle >= {t.idle_in_transaction_min_s:g} s, whatever their age",
+            [_session_row(r) for r in blocking],
         )
     if holding:
         names = "; ".join(_who(r) for r in holding)
@@ -278,14 +298,15 @@ def idle_in_transaction(sessions: list[Mapping[str, Any]]) -> Finding:
             f"dbopt's own session(s) {names} sit idle in transaction holding locks on tables the rollout changes (a "
             f"killed run's); the server ends them after dbopt's idle_in_transaction_timeout_s, and the rollout's DDL "
             f"retries under lock_timeout meanwhile.",
-            len(holding), "0 whatever their age", [_session_row(r) for r in holding],
+            len(holding), f"0 idle >= {t.idle_in_transaction_min_s:g} s, whatever their age",
+            [_session_row(r) for r in holding],
         )
-    idle = [r for r in sessions if (r["state"] or "").startswith("idle in transaction")]
+    idle = [r for r in sessions if _idle(r)]
     return go(
         IDLE_IN_TRANSACTION,
         "No session idle in transaction holds a lock on the tables the rollout changes"
         + (f" ({len(idle)} idle in transaction elsewhere)." if idle else "."),
-        0, "0 whatever their age", [_session_row(r) for r in idle],
+        0, f"0 idle >= {t.idle_in_transaction_min_s:g} s, whatever their age", [_session_row(r) for r in idle],
     )
 
 

@@ -77,7 +77,10 @@ def test_idle_in_transaction_lock_stops_phase1_before_any_change(seeded_pg_url: 
         pid = idle.info.backend_pid
         idle.execute("SELECT 1 FROM messages LIMIT 1")  # ACCESS SHARE on messages, then idle in transaction
         catalog = catalog_snapshot(seeded_pg_url)
-        result = run_job(seeded_pg_url, "phase1_postgres")
+        # Idle for moments only (the default asks for a second of idleness, so that a busy
+        # application's transactions between two statements are not taken for stuck ones).
+        now = {"ops": {"postgres_preflight": {"config": {"idle_in_transaction_min_s": 0}}}}
+        result = run_job(seeded_pg_url, "phase1_postgres", now)
         assert not result.success
         said = " ".join(failures(result))
         assert f"pid {pid}" in said and app in said and "idle in transaction" in said, said
@@ -190,9 +193,13 @@ def test_long_transactions_replicas_and_headroom_against_their_thresholds() -> N
     assert late.verdict is Verdict.NO_GO and "pid 42 (user app, report, open 900 s)" in late.sentence
     # A killed dbopt run's session idle in transaction: the server ends it soon, so a warning.
     ours = {**session, "application_name": "dbopt", "state": "idle in transaction", "locked_tables": ["messages"],
-            "xact_age_s": 5.0}
-    assert preflight.idle_in_transaction([ours]).verdict is Verdict.WARN
-    assert preflight.idle_in_transaction([{**ours, "application_name": "app"}]).verdict is Verdict.NO_GO
+            "xact_age_s": 5.0, "state_age_s": 5.0, "state_since": "t1"}
+    assert preflight.idle_in_transaction([ours], t, again=[ours]).verdict is Verdict.WARN
+    app = {**ours, "application_name": "app"}
+    assert preflight.idle_in_transaction([app], t, again=[app]).verdict is Verdict.NO_GO
+    # Between two statements (idle for moments, or busy again at the second look): not stuck.
+    assert preflight.idle_in_transaction([{**app, "state_age_s": 0.01}], t, again=[app]).verdict is Verdict.GO
+    assert preflight.idle_in_transaction([app], t, again=[{**app, "state": "active"}]).verdict is Verdict.GO
     replica = {"application_name": "standby1", "client_addr": "10.0.0.2", "state": "streaming"}
     server = {"role_name": "dbopt"}
     assert preflight.replication(server, [{**replica, "replay_lag_s": 2.0}], t).verdict is Verdict.GO

@@ -3,7 +3,8 @@
 -- first, with the locks each holds on the tables the rollout changes. A session idle in
 -- transaction that holds any of them blocks the rollout's DDL whatever its age. Without
 -- pg_read_all_stats, other roles' state and xact_start read as NULL (the visibility finding
--- says so); their locks in pg_locks stay visible.
+-- says so); their locks in pg_locks stay visible. Read twice by the preflight: a session
+-- counts as stuck only when it is in the same idle state (same state_change) both times.
 WITH rollout AS (
     SELECT to_regclass(name) AS rel FROM unnest($1::text []) AS name
 ),
@@ -24,6 +25,8 @@ SELECT
     a.application_name,
     a.state,
     extract(EPOCH FROM clock_timestamp() - a.xact_start)::float8 AS xact_age_s,
+    extract(EPOCH FROM clock_timestamp() - a.state_change)::float8 AS state_age_s,
+    a.state_change::text AS state_since,
     h.tables AS locked_tables,
     h.modes AS lock_modes
 FROM pg_stat_activity AS a
