@@ -46,6 +46,18 @@ def test_dbopt_status(variable: str, url: str, password: str, servers, monkeypat
         assert "must be percent-encoded" in text
 
 
+@pytest.mark.parametrize(("url", "password"), [(u, p) for v, u, p in NASTY_URLS if v == "DATABASE_URL"])
+def test_dbopt_plan(url: str, password: str, monkeypatch, capsys, caplog) -> None:
+    """The preflight's refusal to connect (or to accept the URL) shows no piece of the password."""
+    monkeypatch.setenv("DATABASE_URL", url)
+    with caplog.at_level(logging.DEBUG):
+        code = cli.main(["plan"])
+    out = capsys.readouterr()
+    text = out.out + out.err + caplog.text
+    assert code == 2, text
+    assert_no_leak(text, password)
+
+
 @pytest.mark.parametrize(("variable", "url", "password"), NASTY_URLS)
 def test_a_failed_job(variable: str, url: str, password: str, servers, monkeypatch, caplog) -> None:
     from pipelines.definitions import defs
