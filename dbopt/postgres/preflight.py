@@ -161,7 +161,7 @@ def run(connector: PgConnector, thresholds: Thresholds | None = None) -> list[Fi
     return [
         server_version(server, t),
         privileges(privileges_rows, server["role_name"]),
-        visibility(server),
+        visibility(server, sessions),
         pooler,
         idle_in_transaction(sessions, t, again=again),
         long_transactions(sessions, t, blind=not server["sees_other_sessions"]),
@@ -233,16 +233,22 @@ def privileges(rows: list[Mapping[str, Any]], role: str) -> Finding:
     )
 
 
-def visibility(s: Mapping[str, Any]) -> Finding:
+def visibility(s: Mapping[str, Any], sessions: list[Mapping[str, Any]] = ()) -> Finding:
     role = s["role_name"]
     if s["sees_other_sessions"]:
         return go(VISIBILITY, f"Role {role} sees other sessions and replication lag.", "yes", "pg_read_all_stats")
+    # pg_locks stays visible: name the sessions whose locks are seen but whose state is not.
+    hidden = [r for r in sessions if r["state"] is None and r["locked_tables"]]
+    unseen = (
+        f" (pids {', '.join(str(r['pid']) for r in hidden[:10])} hold locks on tables the rollout changes, in a state "
+        f"this role cannot see)" if hidden else ""
+    )
     return warn(
         VISIBILITY,
         f"Role {role} lacks pg_read_all_stats (or pg_monitor), so other sessions' transactions and replication lag "
-        f"are invisible to this preflight and to the backfill throttle (which then runs blind); GRANT pg_monitor TO "
-        f"{role}.",
-        "no", "pg_read_all_stats",
+        f"are invisible to this preflight and to the backfill throttle (which then runs blind){unseen}; GRANT "
+        f"pg_monitor TO {role}.",
+        "no", "pg_read_all_stats", [_session_row(r) for r in hidden],
     )
 
 

@@ -200,6 +200,10 @@ def test_long_transactions_replicas_and_headroom_against_their_thresholds() -> N
     # Between two statements (idle for moments, or busy again at the second look): not stuck.
     assert preflight.idle_in_transaction([{**app, "state_age_s": 0.01}], t, again=[app]).verdict is Verdict.GO
     assert preflight.idle_in_transaction([app], t, again=[{**app, "state": "active"}]).verdict is Verdict.GO
+    # Without pg_read_all_stats, a session's locks show but not its state: named as unseen.
+    hidden = {**app, "state": None, "xact_age_s": None, "state_age_s": None, "pid": 77}
+    blind = preflight.visibility({"role_name": "r", "sees_other_sessions": False}, [hidden])
+    assert blind.verdict is Verdict.WARN and "pids 77 hold locks" in blind.sentence
     replica = {"application_name": "standby1", "client_addr": "10.0.0.2", "state": "streaming"}
     server = {"role_name": "dbopt"}
     assert preflight.replication(server, [{**replica, "replay_lag_s": 2.0}], t).verdict is Verdict.GO
