@@ -229,8 +229,9 @@ def format_receipt(rows: Sequence[dict[str, Any]]) -> list[str]:
         if r["actual_s"] is None:
             lines.append(f"  {r['step']}: predicted {r['range_s']} s, not run")
         else:
+            ratio = "" if r["actual/predicted"] is None else f"{r['actual/predicted']:.2f}x, "
             lines.append(f"  {r['step']}: predicted {r['range_s']} s, took {r['actual_s']:,.1f} s "
-                         f"({r['actual/predicted']:.2f}x, {'within' if r['within range'] else 'outside'} the range)")
+                         f"({ratio}{'within' if r['within range'] else 'outside'} the range)")
     return lines
 
 

@@ -37,6 +37,10 @@ def test_receipt_per_step_and_total() -> None:
     assert [r["step"] for r in rows] == ["cdc_partitioning", "post_metrics_1h", "total"]
     assert rows[0]["within range"] is True and rows[1]["within range"] is False
     assert rows[2]["predicted_s"] == 14.0 and rows[2]["actual_s"] == 18.0 and rows[2]["actual/predicted"] == 1.29
+    nothing_to_do = rollout_plan.receipt([{**predicted[0], "seconds": 0.0, "low_s": 0.0, "high_s": 0.0}],
+                                         {"clickhouse.cdc_partitioning": 0.4})
+    assert nothing_to_do[0]["actual/predicted"] is None  # a rerun with nothing to copy: no ratio, no crash
+    assert "took 0.4 s (outside the range)" in rollout_plan.format_receipt(nothing_to_do)[0]
     partial = rollout_plan.receipt(predicted, {"clickhouse.cdc_partitioning": 12.0})
     assert partial[-1]["actual_s"] is None
     assert "not run" in rollout_plan.format_receipt(partial)[1]
