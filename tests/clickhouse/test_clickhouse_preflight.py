@@ -12,6 +12,7 @@ from tests.clickhouse.conftest import (
     CDC_TABLES,
     check_evaluations,
     counts,
+    failure_messages,
     fingerprint,
     materializations,
     run_job,
@@ -78,3 +79,14 @@ def test_a_bad_threshold_is_one_sentence(field: str, value: float) -> None:
         preflight.Thresholds(**{field: value}).validate()
     text = str(refused.value)
     assert text.startswith(f"{field} is ") and text.endswith(".") and "\n" not in text and ". " not in text, text
+
+
+def test_a_bad_threshold_in_the_launchpad_stops_the_run_in_one_sentence(ch, ch_url) -> None:
+    result = run_job("phase1_clickhouse", ch_url, {"ops": {"clickhouse_preflight": {"config": {"max_disk_use": 0}}}})
+    assert not result.success
+    (message,) = failure_messages(result)
+    sentence = message.split("Failure: ", 1)[-1].strip()
+    assert sentence.startswith("max_disk_use is 0.0, but it is a share of the free disk space;"), message
+    assert "\n" not in sentence and ". " not in sentence
+    assert not materializations(result)
+    assert ch.rows("SELECT name FROM system.tables WHERE database = currentDatabase()") == []  # nothing written
