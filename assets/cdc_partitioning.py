@@ -33,6 +33,7 @@ class CdcPartitioningConfig(dg.Config):
 
 @dg.asset(
     **PHASE1,
+    deps=["clickhouse_preflight", "clickhouse_plan"],  # issue 15: a no-go stops the run before this first change
     metadata=sql_references(*SQL),
     description=(
         "Rebuilds posts_cdc, likes_cdc, comments_cdc, shares_cdc, follows_cdc and impressions partitioned by "

@@ -61,6 +61,7 @@ class WarmupConfig(dg.Config):
 
 @dg.asset(
     **COMMON,
+    deps=["redis_preflight"],  # issue 15: a no-go (no room in Redis) stops the warm before any write
     description=(
         "Warms the Phase 4 cache: fetches the hottest entities (the most recently active conversations, the first "
         "page of their history, the newest posts) from PostgreSQL and stores them in Redis with the plan's TTLs "

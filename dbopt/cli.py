@@ -148,7 +148,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_status(_: argparse.Namespace) -> int:
-    from dbopt.status import clickhouse_status, postgres_status, redis_status
+    from dbopt.status import clickhouse_receipt, clickhouse_status, postgres_status, redis_status
 
     ok = True
     for status in (postgres_status(), clickhouse_status(), redis_status()):
@@ -163,6 +163,9 @@ def cmd_status(_: argparse.Namespace) -> int:
                 say(f"  {s['step']:<{width}}  {s['state']:<11} {when}  {detail}")
         elif status.ok:
             say("  no rollout step has run here yet")
+        if status.name == "ClickHouse" and status.ok:
+            for line in clickhouse_receipt():
+                say(line)
     return 0 if ok else 1
 
 

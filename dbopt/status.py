@@ -77,7 +77,8 @@ def clickhouse_status(url: str | None = None) -> SystemStatus:
             "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name IN "
             "('posts_cdc', 'likes_cdc', 'comments_cdc', 'shares_cdc', 'follows_cdc', 'impressions')"
         )
-        steps = read_status(client)
+        # The plan's receipt is shown by clickhouse_receipt, not as a step.
+        steps = [s for s in read_status(client) if s["step"] != "clickhouse.plan_receipt"]
     except DboptError as exc:
         return SystemStatus("ClickHouse", where, False, endpoint.scrub(str(exc)))
     finally:
@@ -102,3 +103,35 @@ def redis_status(url: str | None = None) -> SystemStatus:
     except redis.exceptions.RedisError as exc:
         return SystemStatus("Redis", endpoint.where, False, f"Redis failed ({type(exc).__name__}); check REDIS_URL")
     return SystemStatus("Redis", endpoint.where, True, f"Redis {info.get('redis_version')}; {keys:,} keys")
+
+
+def clickhouse_receipt(url: str | None = None) -> list[str]:
+    """The last phase1_clickhouse receipt (clickhouse_plan's prediction against what each step
+    took), as lines for `dbopt status`; empty when there is none or ClickHouse is not reachable."""
+    import json
+
+    from dbopt import sqlfiles
+    from dbopt.clickhouse import catalog, rollout_plan
+    from dbopt.clickhouse.client import connect
+
+    try:
+        endpoint = urls.clickhouse(url)
+    except DboptError:
+        return []
+    if endpoint.url is None:
+        return []
+    client = connect(endpoint.url)
+    try:
+        if catalog.table(client, "dbopt_ledger") is None:
+            return []
+        found = client.dicts(sqlfiles.read(f"{rollout_plan.DIR}/070_latest_receipt.sql"))
+    except DboptError:
+        return []
+    finally:
+        client.close()
+    if not found:
+        return []
+    detail = json.loads(found[0]["detail"])
+    when = f"{found[0]['finished_at']:%Y-%m-%d %H:%M}" if found[0].get("finished_at") else "-"
+    return [f"  plan receipt of run {str(detail.get('run_id', ''))[:8]} ({when}), predicted against actual:",
+            *rollout_plan.format_receipt(detail.get("rows", []))]

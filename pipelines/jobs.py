@@ -53,13 +53,16 @@ JOBS: list[dg.UnresolvedAssetJobDefinition | dg.JobDefinition] = [
 
 phase1_clickhouse = dg.define_asset_job(
     name="phase1_clickhouse",
-    selection=dg.AssetSelection.groups("phase1_clickhouse"),
+    # The preflight and the plan run first; the preflight's blocking checks stop the run on a no-go.
+    selection=dg.AssetSelection.groups("phase1_clickhouse") | dg.AssetSelection.assets("clickhouse_preflight",
+                                                                                       "clickhouse_plan"),
     executor_def=dg.in_process_executor,
     description=(
         "The whole ClickHouse part of Phase 1 (plan 1.2), with no event lost: CDC tables partitioned by month (copied "
         "beside the live ones, swapped with EXCHANGE TABLES, old ones kept as backups), the post_metrics_1h and "
-        "user_author_90d rollups, and the feed candidate tables; blocking checks between the steps. Idempotent and "
-        "resumable: rerun it after any failure or crash."
+        "user_author_90d rollups, and the feed candidate tables; blocking checks between the steps. Starts with "
+        "clickhouse_preflight (a no-go stops the run before any change) and clickhouse_plan, ends with "
+        "clickhouse_receipt (predicted against actual). Idempotent and resumable: rerun it after any failure or crash."
     ),
     tags={"dbopt/phase": "1", "dbopt/system": "clickhouse"},
 )
@@ -139,11 +142,13 @@ workload_benchmark = dg.define_asset_job(
 )
 warm_cache = dg.define_asset_job(
     name="warm_cache",
-    selection=dg.AssetSelection.assets("query_cache_warmup"),
+    # redis_preflight first: its blocking checks stop the warm before a key is written (issue 15).
+    selection=dg.AssetSelection.assets("redis_preflight", "query_cache_warmup"),
     executor_def=dg.in_process_executor,
     description=(
         "Warms the Phase 4 cache with the hottest conversations, their first history page and the newest posts "
-        "(the plan's TTLs); the remedy when the cache hit rate drops below 70%."
+        "(the plan's TTLs); the remedy when the cache hit rate drops below 70%. Starts with redis_preflight: a no-go "
+        "(e.g. maxmemory too small with noeviction) stops it before any key is written."
     ),
     tags={"dbopt/system": "redis"},
 )

@@ -211,6 +211,7 @@ FAST = {  # run config that skips waits meant for production
     "ops": {
         "post_metrics_1h": {"config": {"max_reconcile_passes": 4}},
         "user_author_90d": {"config": {"max_reconcile_passes": 4}},
+        "clickhouse_plan": {"config": {"sample_rows": 1000}},  # the smallest calibration sample
     }
 }
 

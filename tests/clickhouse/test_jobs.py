@@ -4,6 +4,7 @@ rollback (with its confirmation) and the plan's Phase 2.2 query."""
 from __future__ import annotations
 
 from dbopt.clickhouse import candidates, catalog, ledger, repartition
+from dbopt.status import clickhouse_receipt
 from tests.clickhouse.conftest import (
     CDC_TABLES,
     FAST,
@@ -27,7 +28,8 @@ def test_phase1_then_rollback_keeps_every_event(seeded_ch, ch_url) -> None:
     result = run_job("phase1_clickhouse", ch_url, FAST)
     assert result.success, failure_messages(result)
     evaluations = check_evaluations(result)
-    assert len(evaluations) == 13 and all(e.passed for e in evaluations.values()), {
+    # 13 between the steps, and 6 of clickhouse_preflight before them (issue 15).
+    assert len(evaluations) == 19 and all(e.passed for e in evaluations.values()), {
         k: e.metadata for k, e in evaluations.items() if not e.passed}
 
     tables = catalog.tables(ch, like="%")
@@ -37,6 +39,15 @@ def test_phase1_then_rollback_keeps_every_event(seeded_ch, ch_url) -> None:
                ([n for n in tables if n.startswith(f"{t}__backup_")] for t in CDC_TABLES))
     figures = materializations(result)["cdc_partitioning"]
     assert figures["rows_copied"] == sum(baseline.values()) and figures["rows_per_s"] > 0
+
+    # The plan's receipt (issue 15), on the job's last asset and in `dbopt status`.
+    receipt = materializations(result)["clickhouse_receipt"]
+    assert receipt["predicted_s"] > 0 and receipt["actual_s"] > 0
+    assert [r.data["step"] for r in receipt["receipt"].records] == [
+        "cdc_partitioning", "post_metrics_1h", "user_author_90d", "feed_candidates", "total"]
+    lines = clickhouse_receipt(ch_url)
+    assert lines[0].startswith(f"  plan receipt of run {result.run_id[:8]}")
+    assert lines[1].startswith("  cdc_partitioning: predicted") and " took " in lines[1]
 
     status = {s["step"]: s for s in ledger.read_status(ch)}
     assert {status[s]["state"] for s in ledger.PHASE1_STEPS} == {"succeeded"}
@@ -90,10 +101,23 @@ def test_phase1_then_rollback_keeps_every_event(seeded_ch, ch_url) -> None:
 
 
 def test_a_failed_step_is_one_sentence_and_recorded(ch, ch_url) -> None:
-    """On a database without the baseline the first step fails with a sentence naming the fix."""
+    """On a database without the baseline, clickhouse_preflight stops phase1_clickhouse before any
+    step with a sentence naming the fix; the step run on its own fails with one sentence too, recorded."""
+    import dagster as dg
+
+    from assets.cdc_partitioning import cdc_partitioning
+    from pipelines.resources import ClickHouseResource
+
     result = run_job("phase1_clickhouse", ch_url, FAST)
-    assert not result.success
-    (message,) = failure_messages(result)
+    tables = check_evaluations(result)[("clickhouse_preflight", "clickhouse_cdc_tables")]
+    assert not tables.passed and "seed the baseline (`dbopt seed`)" in tables.metadata["what it means"].value
+    assert set(materializations(result)) == {"clickhouse_preflight"}
+    assert ledger.read_status(ch) == []  # no step started
+
+    alone = dg.materialize([cdc_partitioning], resources={"clickhouse": ClickHouseResource(clickhouse_url=ch_url)},
+                           raise_on_error=False)
+    assert not alone.success
+    (message,) = failure_messages(alone)
     assert "does not exist" in message and message.rstrip().endswith("run again.")
     status = {s["step"]: s for s in ledger.read_status(ch)}
     assert status["clickhouse.cdc_partitioning"]["state"] == "failed"

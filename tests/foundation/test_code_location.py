@@ -42,7 +42,7 @@ def test_squawk_lints_every_postgres_sql_file() -> None:
 # --- The graph reads like the plan (issue 7) ---------------------------------------------------
 
 PLAN_GROUPS = {"phase1_postgres", "phase1_clickhouse", "phase2_queries", "phase3_pagination", "phase4_cache",
-               "operations", "workload_benchmark", "preflight"}
+               "operations", "workload_benchmark", "preflight"}  # preflight: issue 15
 
 
 def test_every_asset_says_what_it_does_who_owns_it_and_where_its_code_is() -> None:
