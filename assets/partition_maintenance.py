@@ -12,10 +12,10 @@ from pipelines.failures import operator_errors
 from pipelines.resources import ClickHouseResource
 
 SQL = (
-    "clickhouse/maintenance/010_drop_partition.sql",
-    "clickhouse/maintenance/030_carry_forward.sql",
-    "clickhouse/maintenance/020_carry_forward_posts_cdc.fragment.sql",
-    "clickhouse/maintenance/020_carry_forward_follows_cdc.fragment.sql",
+    "clickhouse/partition_maintenance/010_drop_partition.sql",
+    "clickhouse/partition_maintenance/030_carry_forward.sql",
+    "clickhouse/partition_maintenance/020_carry_forward_posts_cdc.fragment.sql",
+    "clickhouse/partition_maintenance/020_carry_forward_follows_cdc.fragment.sql",
 )
 
 

@@ -80,7 +80,7 @@ def bench_retention(ch: ClickHouse, ddl: Ddl) -> tuple:
     swap.drop(ch, ddl, baseline)
     swap.create_like(ch, ddl, baseline, backup)  # the baseline layout: one partition
     ch.command(sqlfiles.load(f"{BENCH}/030_copy_months.sql", {"target": baseline, "source": table}), {"months": months})
-    _, drop_s = timed(lambda: ddl.run(ch, "clickhouse/maintenance/010_drop_partition.sql", table=copies["drop"],
+    _, drop_s = timed(lambda: ddl.run(ch, "clickhouse/partition_maintenance/010_drop_partition.sql", table=copies["drop"],
                                       partition_id=str(month)))
     delete = sqlfiles.load(f"{BENCH}/020_alter_delete.sql", {"table": copies["delete"]})
     _, delete_s = timed(lambda: ch.command(delete, {"month": month}))

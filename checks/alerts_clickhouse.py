@@ -7,9 +7,9 @@ with the threshold from config.
 import dagster as dg
 from pydantic import Field
 
-from checks.alerts_common import Measurement, alert_check, alert_metadata
-from checks.clickhouse_partitions import partition_alert_result
+from checks.partition_maintenance import partition_alert_result
 from dbopt.monitoring.alerts import PARTITION_COUNT
+from pipelines.alert_checks import Measurement, alert_check, alert_metadata
 
 
 class PartitionCountAlertConfig(dg.Config):

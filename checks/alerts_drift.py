@@ -7,8 +7,8 @@ sensor launches a remedy built from Phase 1's own mechanisms.
 import dagster as dg
 from pydantic import Field
 
-from checks.alerts_common import Measurement, alert_check, alert_result
 from dbopt.monitoring.alerts import COUNTER_DRIFT, INVALID_INDEX, SEQUENCE_DRIFT
+from pipelines.alert_checks import Measurement, alert_check, alert_result
 
 NOT_APPLIED = "Phase 1 has not put them in place here yet, so there is nothing to drift"
 

@@ -6,8 +6,8 @@ Neither has a safe automatic remedy (their sensors say why); both show value and
 import dagster as dg
 from pydantic import Field
 
-from checks.alerts_common import Measurement, alert_check, alert_result
 from dbopt.monitoring.alerts import POOL_UTILIZATION, QUERY_LATENCY
+from pipelines.alert_checks import Measurement, alert_check, alert_result
 
 
 class QueryLatencyAlertConfig(dg.Config):

@@ -3,8 +3,8 @@
 import dagster as dg
 from pydantic import Field
 
-from checks.alerts_common import Measurement, alert_check, alert_result
 from dbopt.monitoring.alerts import CACHE_HIT_RATE
+from pipelines.alert_checks import Measurement, alert_check, alert_result
 
 
 class CacheHitRateAlertConfig(dg.Config):

@@ -24,7 +24,7 @@ from dbopt.clickhouse.client import ClickHouse
 from dbopt.clickhouse.ddl import Ddl, ident
 from dbopt.errors import DboptError
 
-DIR = "clickhouse/maintenance"
+DIR = "clickhouse/partition_maintenance"
 MAX_CLOCK_SKEW = timedelta(minutes=5)  # how far `now` may be ahead of the server's clock
 ALERT_PARTITIONS = 36  # the plan: "ClickHouse partition count > 36 (need cleanup)"
 

@@ -1,7 +1,7 @@
 """Phase 1.1 of the plan on PostgreSQL: every step of every area, and how each is undone.
 
-The Dagster assets (`assets/query_indexes.py`, `assets/sequence_numbers.py`,
-`assets/conversation_counters.py`, `assets/message_search.py`) apply these lists with the
+The Dagster assets (`assets/query_indexes.py`, `assets/sequence_number.py`,
+`assets/conversation_counters.py`, `assets/content_tsv.py`) apply these lists with the
 migration runner and the backfill engine; `rollback_phase1_postgres` applies ROLLBACK.
 """
 

@@ -29,7 +29,7 @@ def _ddl_files() -> list[str]:
     files = []
     for path in sorted(SQL_DIR.joinpath("clickhouse").rglob("*.sql")):
         rel = path.relative_to(SQL_DIR).as_posix()
-        if rel.startswith(("clickhouse/phase1/", "clickhouse/maintenance/")) and "{{on_cluster}}" in path.read_text():
+        if rel.startswith(("clickhouse/phase1/", "clickhouse/partition_maintenance/")) and "{{on_cluster}}" in path.read_text():
             files.append(rel)
     return files
 
@@ -40,7 +40,7 @@ def test_every_ddl_statement_takes_on_cluster() -> None:
     missing = []
     for path in sorted(SQL_DIR.joinpath("clickhouse").rglob("*.sql")):
         rel = path.relative_to(SQL_DIR).as_posix()
-        if not rel.startswith(("clickhouse/phase1/", "clickhouse/maintenance/")) or rel.endswith(".fragment.sql") \
+        if not rel.startswith(("clickhouse/phase1/", "clickhouse/partition_maintenance/")) or rel.endswith(".fragment.sql") \
                 or rel.startswith("clickhouse/phase1/benchmark/"):
             continue
         for stmt in sqlfiles.split(path.read_text(), backslash_escapes=True):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from checks import gx_postgres
 from dbopt.errors import DboptError
+from pipelines import gx_postgres
 
 
 def test_a_check_query_longer_than_its_statement_timeout_fails_saying_so(pg_url: str) -> None:

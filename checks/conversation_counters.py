@@ -3,8 +3,8 @@
 import dagster as dg
 from pydantic import Field
 
-from checks.postgres_common import triggers_enabled
-from checks.postgres_results import no_rows_check
+from pipelines.postgres_checks import triggers_enabled
+from pipelines.postgres_results import no_rows_check
 from pipelines.resources import PostgresResource
 
 

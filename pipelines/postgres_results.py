@@ -6,8 +6,8 @@ from typing import Any
 import dagster as dg
 import psycopg
 
-from checks import gx_postgres
 from dbopt import sqlfiles
+from pipelines import gx_postgres
 from pipelines.metadata import md_text
 from pipelines.resources import PostgresResource
 

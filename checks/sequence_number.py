@@ -3,9 +3,9 @@
 import dagster as dg
 import psycopg
 
-from checks.postgres_common import triggers_enabled
-from checks.postgres_results import no_rows_check
 from pipelines.metadata import md_text
+from pipelines.postgres_checks import triggers_enabled
+from pipelines.postgres_results import no_rows_check
 from pipelines.resources import PostgresResource
 
 

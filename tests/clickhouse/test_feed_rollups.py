@@ -130,11 +130,11 @@ def _materialize(url: str, rollup: rollups.Rollup, config: dict):
     import dagster as dg
 
     from assets import feed_rollups
-    from checks import clickhouse_rollups
+    from checks import feed_rollups as feed_rollups_checks
     from pipelines.resources import ClickHouseResource
 
     return dg.materialize(
-        [getattr(feed_rollups, rollup.name), getattr(clickhouse_rollups, f"{rollup.name}_matches_cdc")],
+        [getattr(feed_rollups, rollup.name), getattr(feed_rollups_checks, f"{rollup.name}_matches_cdc")],
         resources={"clickhouse": ClickHouseResource(clickhouse_url=url)},
         run_config={"ops": {rollup.name: {"config": config}}},
         raise_on_error=False,

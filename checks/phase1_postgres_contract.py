@@ -4,9 +4,9 @@ import time
 
 import dagster as dg
 
-from checks.postgres_common import no_invalid_indexes, triggers_enabled
 from dbopt.postgres import plan_queries
 from pipelines.metadata import md_text
+from pipelines.postgres_checks import no_invalid_indexes, triggers_enabled
 from pipelines.resources import PostgresResource
 
 ALL_TRIGGERS = (

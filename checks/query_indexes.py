@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from checks.postgres_common import no_invalid_indexes
+from pipelines.postgres_checks import no_invalid_indexes
 from pipelines.resources import PostgresResource
 
 
