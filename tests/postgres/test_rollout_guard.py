@@ -86,6 +86,8 @@ def _holders(url: str) -> list[str]:
         return [r[0] for r in conn.execute(
             "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
             "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+            # Advisory locks are per database; other tests' databases on a shared server do not count.
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
             "AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(%s, 0)", (ROLLOUT_KEY,)
         ).fetchall()]
 
