@@ -51,6 +51,7 @@ content_tsv_backfill, content_tsv_backfill_by_range = backfill_assets(
     "content_tsv_backfill",
     _content_tsv_backfill,
     common=PHASE1,
+    needs=phase1.content_tsv_trigger("'simple'"),  # only the steps' names are read
     deps=["content_tsv_trigger"],
     metadata=sql_references(phase1.content_tsv_backfill("'simple'::regconfig")),
     description=(

@@ -48,6 +48,7 @@ conversation_counters_backfill, conversation_counters_backfill_by_range = backfi
     "conversation_counters_backfill",
     _conversation_counters_backfill,
     common=PHASE1,
+    needs=phase1.COUNTER_TRIGGERS,
     deps=["conversation_counters_triggers"],
     metadata=sql_references(phase1.COUNTERS_BACKFILL),
     description=(

@@ -61,6 +61,7 @@ sequence_number_backfill, sequence_number_backfill_by_range = backfill_assets(
     "sequence_number_backfill",
     _sequence_number_backfill,
     common=PHASE1,
+    needs=phase1.QUERY_INDEXES + phase1.SEQUENCE_TRIGGER,
     deps=["sequence_number_trigger"],
     metadata=sql_references(
         phase1.SEQUENCE_INIT_COUNTERS, phase1.SEQUENCE_NUMBERING, phase1.SEQUENCE_COUNTER_DEFAULT,

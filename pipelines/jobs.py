@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipelines.executors import executor_for_ranges
 from pipelines.remedies import REMEDY_JOBS
 from pipelines.rollback_clickhouse import rollback_phase1_clickhouse
 from pipelines.rollback_postgres import rollback_phase1_postgres
@@ -45,8 +46,40 @@ preflight_postgres = dg.define_asset_job(
     tags={"dbopt/phase": "1"},
 )
 
+# --- Scale-out: the backfills as 16 key ranges, one run each (docs/postgres.md, "Scale-out") ---
+
+phase1_postgres_triggers = dg.define_asset_job(
+    name="phase1_postgres_triggers",
+    selection=dg.AssetSelection.assets(
+        "postgres_preflight", "postgres_baseline", "query_indexes", "sequence_number_trigger",
+        "conversation_counters_triggers", "content_tsv_trigger",
+    ),
+    executor_def=dg.in_process_executor,
+    description=(
+        "The first part of phase1_postgres on its own: preflight, baseline, composite indexes and the three "
+        "triggers, so that from here every new row is kept right. Run it before launching backfill_by_range; "
+        "phase1_postgres afterwards skips what it applied."
+    ),
+    tags={"dbopt/phase": "1", "dbopt/system": "postgres"},
+)
+
+backfill_by_range = dg.define_asset_job(
+    name="backfill_by_range",
+    selection=dg.AssetSelection.tag("dbopt/parallel", "by_range"),
+    executor_def=executor_for_ranges(),
+    description=(
+        "The three Phase 1.1 backfills for one of 16 key ranges (a partition). Launch a backfill of all 16 "
+        "(`dagster job backfill -j backfill_by_range --all ALL`, or the UI) after phase1_postgres_triggers: "
+        "with the queued run coordinator, runs wait in the queue and the postgres_backfill pool caps how many "
+        "range steps run at once (`dagster instance concurrency set postgres_backfill 4`). Then run "
+        "phase1_postgres: it skips every range done here and applies the constraints and the GIN index."
+    ),
+    # No dbopt/system tag: range runs are meant to run side by side (they share the rollout lock).
+    tags={"dbopt/phase": "1"},
+)
+
 JOBS: list[dg.UnresolvedAssetJobDefinition | dg.JobDefinition] = [
-    phase1_postgres, rollback_phase1_postgres, preflight_postgres,
+    phase1_postgres, rollback_phase1_postgres, preflight_postgres, phase1_postgres_triggers, backfill_by_range,
 ]
 
 # --- Phase 1.2, ClickHouse ----------------------------------------------------------

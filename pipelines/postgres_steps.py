@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import dagster as dg
 from pydantic import Field
 
+from dbopt.errors import DboptError
 from dbopt.postgres import baseline
 from dbopt.postgres.backfill import (
     Backfill,
@@ -175,6 +177,24 @@ def sql_references(*steps: Sql | ConcurrentIndex | Backfill) -> dict[str, dg.Met
 PARALLEL_TAG = {"dbopt/parallel": "by_range"}
 
 
+def require_applied(postgres: PostgresResource, asset: str, needs: Sequence[Sql]) -> None:
+    """A range run launched before the schema its batches write to gets one sentence, not a SQL error.
+
+    Inside `phase1_postgres` the graph orders the steps; a Dagster backfill of the
+    `*_by_range` assets launched on its own has no such order, so check the ledger first."""
+    from dbopt.postgres import ledger
+
+    with postgres.connector().connection() as conn:
+        installed = ledger.installed(conn)
+        missing = [s.name for s in needs if not installed or ledger.latest_applied(conn, s.name) is None]
+    if missing:
+        raise DboptError(
+            f"{asset} needs the schema steps before it, and {missing[0]} is not applied yet: run the job "
+            f"phase1_postgres_triggers first (preflight, baseline, indexes and triggers), then launch the "
+            f"ranges again."
+        )
+
+
 def backfill_assets(
     name: str,
     body,
@@ -183,14 +203,20 @@ def backfill_assets(
     deps: list[str],
     description: str,
     metadata: dict,
+    needs: Sequence[Sql] = (),
 ) -> tuple[dg.AssetsDefinition, dg.AssetsDefinition]:
     """The backfill as a step of the phase's job, and the same work partitioned by key range.
 
-    Launch a Dagster backfill of `<name>_by_range` to spread a large backfill over several
-    workers (capped by the `postgres_backfill` pool); the job's step then finds those ranges
-    done and skips them.
+    Launch a Dagster backfill of `<name>_by_range` (job `backfill_by_range`) to spread a large
+    backfill over several workers (capped by the `postgres_backfill` pool); the job's step then
+    finds those ranges done and skips them. `needs` are the schema steps its batches rely on.
     """
     wrapped = operator_errors(body)
+
+    @functools.wraps(body)
+    def by_range_body(context: dg.AssetExecutionContext, postgres: PostgresResource, config: BackfillConfig):
+        require_applied(postgres, f"{name}_by_range", needs)
+        return body(context, postgres, config)
     step = dg.asset(name=name, **common, deps=deps, pool="postgres_backfill", metadata=metadata,
                     description=description)(wrapped)
     by_range = dg.asset(
@@ -202,7 +228,8 @@ def backfill_assets(
         metadata=metadata,
         description=(
             f"{name}, one of 16 key ranges per partition, for spreading a large backfill over several workers "
-            f"(capped by the postgres_backfill pool). Optional: the phase1_postgres job skips ranges done here."
+            f"(capped by the postgres_backfill pool; job backfill_by_range, after phase1_postgres_triggers). "
+            f"Optional: the phase1_postgres job skips ranges done here."
         ),
-    )(wrapped)
+    )(operator_errors(by_range_body))
     return step, by_range
