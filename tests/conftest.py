@@ -41,8 +41,7 @@ from dbopt.embedded.redis import EmbeddedRedis  # noqa: E402
 PG16_ONLY_UNDER = Path(__file__).parent / "postgres"
 PG16_LEAVES_OUT = {"test_phase1_killed_twice_with_sigkill_and_resumed"}
 ONE_SERVER_ONLY = {"test_daemon_turns_the_partition_alert_into_partition_cleanup",
-                   "test_range_runs_go_through_the_daemon_capped_by_the_pool_while_the_application_writes",
-                   "test_a_range_run_on_the_multiprocess_executor_the_stand_in_for_k8s_and_celery"}
+                   "test_range_runs_go_through_the_daemon_capped_by_the_pool_while_the_application_writes"}
 
 
 def _pg_servers() -> list[str]:
