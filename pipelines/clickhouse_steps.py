@@ -7,7 +7,7 @@ per data folder, and a server is better off with one rollout step at a time.
 
 import dagster as dg
 
-from dbopt.clickhouse import ledger, partitions, runlock
+from dbopt.clickhouse import ledger, runlock
 from dbopt.clickhouse.client import ClickHouse
 from dbopt.clickhouse.ddl import Ddl
 from pipelines import metadata
@@ -49,7 +49,3 @@ def run_lock(context: dg.AssetExecutionContext | dg.OpExecutionContext, ch: Clic
 def sql_references(*relatives: str) -> dict[str, dg.MetadataValue]:
     """Definition metadata: the SQL files a step runs (linked in the UI) and their checksum."""
     return {**metadata.sql_references(*relatives), "sql_checksum": dg.MetadataValue.text(ledger.steps_checksum(*relatives))}
-
-
-def retention_description() -> str:
-    return ", ".join(f"{t} {m}" for t, m in partitions.RETENTION_DEFAULTS.items())

@@ -15,7 +15,7 @@ import json
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -344,7 +344,3 @@ def connect(url: str | None = None, *, database: str | None = None, default_path
 
 def quote_identifier(name: str) -> str:
     return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
-
-
-def values_list(rows: Iterable[Sequence[Any]]) -> list[tuple[Any, ...]]:
-    return [tuple(r) for r in rows]

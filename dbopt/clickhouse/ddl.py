@@ -79,7 +79,3 @@ class Ddl:
     def run(self, ch: ClickHouse, relative: str, params: Mapping[str, Any] | None = None, **extra: Any) -> int:
         """Render and run every statement of a file; returns how many ran."""
         return ch.script(self.load(relative, **extra), params)
-
-
-def for_client(cluster: str | None) -> Ddl:
-    return Ddl(cluster or None)

@@ -13,7 +13,6 @@ run id), never by anything secret.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -49,7 +48,3 @@ class SampleStore:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps({"source": source, "saved_at": time.time(), "sample": sample}), encoding="utf-8")
         os.replace(tmp, path)
-
-    def forget(self, source: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self._path(source).unlink()

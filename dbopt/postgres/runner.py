@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import psycopg
 from psycopg import errors as pgerrors
@@ -532,9 +532,3 @@ def _blocker_sentence(blockers: list[Blocker]) -> str:
     where = f"a lock on {b.waiting_on}" if b.waiting_on else "a lock"
     others = f" and {len(blockers) - 1} other session(s)" if len(blockers) > 1 else ""
     return f"{where} held by {b.describe()}{others}"
-
-
-def runner_settings_from(config: Any) -> RunnerSettings:
-    """RunnerSettings from any object with matching attributes (a Dagster Config)."""
-    fields = RunnerSettings.__dataclass_fields__
-    return RunnerSettings(**{k: getattr(config, k) for k in fields if hasattr(config, k)})
