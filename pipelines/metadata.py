@@ -61,15 +61,19 @@ def check_result(
     offending: Iterable[dict[str, Any]] = (),
     next_step: str = "",
     severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+    check_name: str | None = None,
+    asset_key: str | None = None,
     **extra: dg.MetadataValue,
 ) -> dg.AssetCheckResult:
-    """A check result whose metadata shows the figures, a sample of offending rows and what to do."""
+    """A check result whose metadata shows the figures, a sample of offending rows and what to do
+    (`check_name` and `asset_key` name it when one multi-asset check yields several)."""
     metadata = numbers(figures)
     metadata.update(extra)
     if not passed:
         metadata["offending_sample"] = md_table(list(offending)[:20])
         metadata["next_step"] = dg.MetadataValue.text(next_step)
-    return dg.AssetCheckResult(passed=passed, severity=severity, metadata=metadata)
+    return dg.AssetCheckResult(passed=passed, severity=severity, metadata=metadata, check_name=check_name,
+                               asset_key=asset_key)
 
 
 def sql_references(*relatives: str) -> dict[str, dg.MetadataValue]:
