@@ -16,11 +16,19 @@ from pipelines.resources import PostgresResource
 
 TAGS = {"dbopt/system": "postgres", "dbopt/remedy": "true"}
 
+# A remedy that fails on something passing (a dropped connection, a failover, a deadlock the
+# server broke) is tried again in the same run, after 10 s, 20 s, 40 s (give or take half):
+# it resumes from its checkpoint. An operator's error (a DboptError: the rollout lock is
+# held, a setting is wrong) is one sentence and is not retried (pipelines/failures.py).
+RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+
 
 def remedy_job(name: str, step: dg.OpDefinition, description: str) -> dg.JobDefinition:
-    """A remedy: one op, in one process, tagged as a PostgreSQL run (one at a time with the rollout's)."""
+    """A remedy: one op, in one process, tagged as a PostgreSQL run (one at a time with the rollout's),
+    retried with backoff on a passing failure."""
 
-    @dg.job(name=name, executor_def=dg.in_process_executor, tags=TAGS, description=description)
+    @dg.job(name=name, executor_def=dg.in_process_executor, tags=TAGS, description=description,
+            op_retry_policy=RETRY)
     def _job() -> None:
         step()
 

@@ -166,3 +166,18 @@ def test_a_killed_worker_does_not_lock_the_next_run_out(seeded_pg_url: str) -> N
     nxt.acquire()
     assert _holders(seeded_pg_url) == ["dbopt lock run next (phase1_postgres)"]
     nxt.release()
+
+
+def test_a_remedy_refused_by_the_rollout_lock_is_one_sentence_and_not_retried(seeded_pg_url: str) -> None:
+    """Remedies retry passing failures (RetryPolicy with backoff); an operator's error is final."""
+    connector = PgConnector(seeded_pg_url)
+    rollout = RolloutLock(connector, owner="run ro (phase1_postgres)", shared=False, wait_s=0)
+    rollout.acquire()
+    try:
+        result = run(seeded_pg_url, "reconcile_conversation_counters", rollout_lock_wait_s=1)
+    finally:
+        rollout.release()
+        connector.close()
+    assert not result.success
+    assert "run ro (phase1_postgres)" in refusal(result), refusal(result)
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
