@@ -1,8 +1,9 @@
 """What every step shows in the UI: tables of figures, links to its SQL, check results that
 say what failed and what to do next. Shared by the PostgreSQL and ClickHouse steps."""
 
+import contextlib
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,15 +77,25 @@ def check_result(
                                asset_key=asset_key)
 
 
+@contextlib.contextmanager
+def _code_references_are_beta() -> Iterator[None]:
+    """Dagster marks code references beta; silence that warning here only, not for the process."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=dg.BetaWarning,
+                                message=".*(CodeReference|CodeReferencesMetadataValue)")
+        yield
+
+
 def sql_references(*relatives: str) -> dict[str, dg.MetadataValue]:
     """Definition metadata linking a step to the SQL files it runs (paths under sql/)."""
-    warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*(CodeReference|CodeReferencesMetadataValue)")
-    refs = [
-        dg.LocalFileCodeReference(file_path=str(SQL_DIR / rel), line_number=1, label=Path(rel).name)
-        for rel in relatives
-    ]
+    with _code_references_are_beta():
+        refs = [
+            dg.LocalFileCodeReference(file_path=str(SQL_DIR / rel), line_number=1, label=Path(rel).name)
+            for rel in relatives
+        ]
+        references = dg.CodeReferencesMetadataValue(code_references=refs)
     return {
-        "dagster/code_references": dg.CodeReferencesMetadataValue(code_references=refs),
+        "dagster/code_references": references,
         "sql_files": dg.MetadataValue.md("\n".join(f"- `sql/{r}`" for r in relatives)),
     }
 
@@ -95,24 +106,24 @@ def with_python_references(definitions: Sequence[Any]) -> list[Any]:
     Dagster's `with_source_code_references` names the file of the outermost wrapper, which
     for our steps is `operator_errors`' module; this follows `__wrapped__` to the step.
     """
+    with _code_references_are_beta():
+        return [_with_python_reference(d) for d in definitions]
+
+
+def _with_python_reference(d: Any) -> Any:
     import inspect
 
-    warnings.filterwarnings("ignore", category=dg.BetaWarning, message=".*(CodeReference|CodeReferencesMetadataValue)")
-    out = []
-    for d in definitions:
-        fn = getattr(getattr(getattr(d, "node_def", None), "compute_fn", None), "decorated_fn", None)
-        if not isinstance(d, dg.AssetsDefinition) or fn is None:
-            out.append(d)
-            continue
-        fn = inspect.unwrap(fn)
-        ref = dg.LocalFileCodeReference(file_path=inspect.getsourcefile(fn) or "", line_number=inspect.getsourcelines(fn)[1],
-                                        label=f"{fn.__module__}.{fn.__name__}")
+    fn = getattr(getattr(getattr(d, "node_def", None), "compute_fn", None), "decorated_fn", None)
+    if not isinstance(d, dg.AssetsDefinition) or fn is None:
+        return d
+    fn = inspect.unwrap(fn)
+    ref = dg.LocalFileCodeReference(file_path=inspect.getsourcefile(fn) or "", line_number=inspect.getsourcelines(fn)[1],
+                                    label=f"{fn.__module__}.{fn.__name__}")
 
-        def add(spec: dg.AssetSpec, ref: dg.LocalFileCodeReference = ref) -> dg.AssetSpec:
-            existing = spec.metadata.get("dagster/code_references")
-            refs = [*(existing.code_references if existing else []), ref]
-            return spec.replace_attributes(
-                metadata={**spec.metadata, "dagster/code_references": dg.CodeReferencesMetadataValue(code_references=refs)})
+    def add(spec: dg.AssetSpec, ref: dg.LocalFileCodeReference = ref) -> dg.AssetSpec:
+        existing = spec.metadata.get("dagster/code_references")
+        refs = [*(existing.code_references if existing else []), ref]
+        return spec.replace_attributes(
+            metadata={**spec.metadata, "dagster/code_references": dg.CodeReferencesMetadataValue(code_references=refs)})
 
-        out.append(d.map_asset_specs(add))
-    return out
+    return d.map_asset_specs(add)
