@@ -35,6 +35,9 @@ DIR = "clickhouse/clickhouse_preflight"
 # interaction tables' bytes they are built from (measured on `medium`: docs/clickhouse.md).
 DERIVED_FROM = ("likes_cdc", "comments_cdc", "shares_cdc", "impressions", "posts_cdc", "follows_cdc")
 ATOMIC_ENGINES = ("Atomic", "Replicated")
+# chDB's `default` database is an Overlay over an Atomic database: the swap works there (the
+# embedded demo and the suite run the repartition in it); a server's Overlay is not accepted.
+CHDB_DEFAULT_ENGINE = "Overlay"
 MODIFY_QUERY_VERSION = (24, 1)
 
 
@@ -141,7 +144,7 @@ def findings(ch: ClickHouse, thresholds: Thresholds | None = None,
     th = (thresholds or Thresholds()).validate()
     out: list[Finding] = []
     server = ch.dicts(sqlfiles.read(f"{DIR}/010_server.sql"))[0]
-    out += _server_findings(server)
+    out += _server_findings(server, embedded=ch.backend == "chdb")
     figures = table_figures(ch, tables)
     out.append(_tables_finding(figures, tables))
     out.append(_disk_finding(ch, figures, th))
@@ -150,10 +153,14 @@ def findings(ch: ClickHouse, thresholds: Thresholds | None = None,
     return out
 
 
-def _server_findings(server: dict[str, Any]) -> list[Finding]:
+def _server_findings(server: dict[str, Any], *, embedded: bool = False) -> list[Finding]:
     version, engine = str(server["version"]), str(server["database_engine"] or "")
     out = []
-    if engine not in ATOMIC_ENGINES:
+    if embedded and engine == CHDB_DEFAULT_ENGINE:
+        out.append(go("clickhouse_database_engine",
+                      f"The database is chDB's {engine} default database (over an Atomic one), in which EXCHANGE "
+                      f"TABLES works as in Atomic.", engine, "Atomic"))
+    elif engine not in ATOMIC_ENGINES:
         out.append(no_go(
             "clickhouse_database_engine",
             f"The database uses the {engine or 'unknown'} engine, and EXCHANGE TABLES (the repartition's swap) needs "

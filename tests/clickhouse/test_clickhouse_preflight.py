@@ -90,3 +90,19 @@ def test_a_bad_threshold_in_the_launchpad_stops_the_run_in_one_sentence(ch, ch_u
     assert "\n" not in sentence and ". " not in sentence
     assert not materializations(result)
     assert ch.rows("SELECT name FROM system.tables WHERE database = currentDatabase()") == []  # nothing written
+
+
+def test_chdbs_default_database_is_accepted_and_a_servers_overlay_is_not(tmp_path) -> None:
+    """`make demo` runs phase1_clickhouse in chDB's `default` database, whose engine is Overlay."""
+    from dbopt.clickhouse.client import connect
+
+    ch = connect(f"chdb://{tmp_path / 'chdb'}")
+    try:
+        assert ch.database == "default"
+        found = {f.name: f for f in preflight.findings(ch)}
+    finally:
+        ch.close()
+    engine = found["clickhouse_database_engine"]
+    assert engine.value == "Overlay" and engine.verdict is Verdict.GO, engine.sentence
+    server = {f.name: f for f in preflight._server_findings({"version": "24.3.1", "database_engine": "Overlay"})}
+    assert server["clickhouse_database_engine"].verdict is Verdict.NO_GO
