@@ -155,7 +155,7 @@ class DriftConfig(dg.Config):
     metadata=sql_references(
         "postgres/checks/conversation_counters/mismatch.sql",
         "postgres/monitoring/sequence_anomalies.sql",
-        "postgres/checks/indexes/invalid.sql",
+        "postgres/checks/query_indexes/invalid.sql",
         "postgres/monitoring/phase1_state.sql",
     ),
     description=(

@@ -14,6 +14,7 @@ from pydantic import Field
 from checks.postgres_preflight import POSTGRES_PREFLIGHT_CHECKS, check_results
 from dbopt.postgres import preflight
 from dbopt.preflight import blockers, verdict
+from pipelines import check_scope
 from pipelines.failures import operator_errors
 from pipelines.metadata import OWNERS, md_table
 from pipelines.resources import PostgresResource
@@ -94,6 +95,7 @@ def postgres_preflight(
     context: dg.AssetExecutionContext, config: PostgresPreflightConfig, postgres: PostgresResource
 ) -> Iterator[dg.MaterializeResult]:
     """The operator learns what would stop the rollout before it starts, not halfway through it."""
+    check_scope.mode_of(context.run.tags)  # a bad dbopt/checks tag stops the run before anything connects
     limits = thresholds(config, postgres)
     limits.check()
     findings = preflight.run(postgres.connector(), limits)

@@ -79,7 +79,13 @@ def main() -> None:
     parser.add_argument("--baseline-seconds", type=float, default=20.0)
     parser.add_argument("--pause", type=float, default=0.005, help="pause between one writer's operations (s)")
     parser.add_argument("--pause-ratio", type=float, default=0.0, help="the backfills' pause_ratio (duty cycle)")
+    parser.add_argument("--rerun", type=int, nargs="?", const=3, default=0, metavar="N",
+                        help="instead: what N reruns with nothing to do cost (benchmarks/postgres_rerun.py)")
     args = parser.parse_args()
+    if args.rerun:
+        from benchmarks.postgres_rerun import rerun
+
+        return rerun(args.url, args.scale, args.rerun)
 
     admin = admin_url(args.url)
     template = seeded_template(admin, args.scale)

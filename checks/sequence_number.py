@@ -2,11 +2,35 @@
 
 import dagster as dg
 import psycopg
+from pydantic import Field
 
+from dbopt.postgres import phase1
+from pipelines import check_scope
 from pipelines.metadata import md_text
 from pipelines.postgres_checks import triggers_enabled
 from pipelines.postgres_results import no_rows_check
 from pipelines.resources import PostgresResource
+
+# Every sequence_number backfill slices the conversation id: its checks' unit is a conversation.
+BACKFILLS = (
+    phase1.SEQUENCE_INIT_COUNTERS.name, phase1.SEQUENCE_NUMBERING.name,
+    phase1.SEQUENCE_SWEEP_COUNTERS.name, phase1.SEQUENCE_SWEEP_MESSAGES.name,
+)
+
+
+class SequenceSampleConfig(dg.Config):
+    sample_conversations: int = Field(
+        default=1000,
+        description="Conversations outside the key ranges this run wrote whose every message is checked, drawn at "
+        "random (run tag dbopt/checks=full: all of them).",
+    )
+
+
+def _scope(context: dg.AssetCheckExecutionContext, postgres: PostgresResource, sample: int) -> check_scope.Scope:
+    with postgres.connector().connection() as conn:
+        return check_scope.scope(
+            context, conn, table="conversations", key="id", backfills=BACKFILLS, sample=sample, unit="conversations"
+        )
 
 
 @dg.asset_check(
@@ -28,15 +52,18 @@ def set_message_sequence_enabled(postgres: PostgresResource) -> dg.AssetCheckRes
     blocking=True,
     description=(
         "Great Expectations suite, in-database: no message without a sequence number, no number used twice in a "
-        "conversation, no conversation counter below its highest number (or still NULL)."
+        "conversation, no conversation counter below its highest number (or still NULL)." + check_scope.DESCRIPTION
     ),
 )
-def sequence_numbers_complete_and_unique(postgres: PostgresResource) -> dg.AssetCheckResult:
+def sequence_numbers_complete_and_unique(
+    context: dg.AssetCheckExecutionContext, postgres: PostgresResource, config: SequenceSampleConfig
+) -> dg.AssetCheckResult:
     return no_rows_check(
         postgres,
         table="messages",
-        not_null=("sequence_number",),
+        scope=_scope(context, postgres, config.sample_conversations),
         files={
+            "messages without a sequence number": "sequence_number/missing.sql",
             "numbers used twice in a conversation": "sequence_number/duplicates.sql",
             "counters below their highest number": "sequence_number/counter_behind.sql",
         },
@@ -54,13 +81,16 @@ def sequence_numbers_complete_and_unique(postgres: PostgresResource) -> dg.Asset
     blocking=True,
     description=(
         "Warning only: numbers run 1..N per conversation and follow (created_at, id) order. Gaps come from "
-        "hard-deleted messages; inversions from messages inserted with an old created_at."
+        "hard-deleted messages; inversions from messages inserted with an old created_at." + check_scope.DESCRIPTION
     ),
 )
-def sequence_numbers_contiguous(postgres: PostgresResource) -> dg.AssetCheckResult:
+def sequence_numbers_contiguous(
+    context: dg.AssetCheckExecutionContext, postgres: PostgresResource, config: SequenceSampleConfig
+) -> dg.AssetCheckResult:
     return no_rows_check(
         postgres,
         table="messages",
+        scope=_scope(context, postgres, config.sample_conversations),
         files={
             "conversations with gaps": "sequence_number/gaps.sql",
             "numbers out of (created_at, id) order": "sequence_number/out_of_order.sql",

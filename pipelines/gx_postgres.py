@@ -1,8 +1,9 @@
 """Great Expectations 1.x suites, run in-database against PostgreSQL.
 
 `dagster-ge` pins great-expectations < 1, so the asset checks call GX themselves. Each
-suite validates a whole table (the batch) with SQL executed by PostgreSQL; only counts
-travel back, and a failing check fetches a small sample of offending rows itself.
+suite's queries run in PostgreSQL over the rows their check's scope names
+(pipelines/check_scope.py: what the run changed, a random sample of the rest, or every
+row); only counts travel back, and a failing check fetches a small sample of offending rows.
 """
 
 import os
@@ -18,7 +19,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 _lock = threading.Lock()
 _contexts: dict[tuple[str, float], Any] = {}
 
-# Every query of a suite reads a whole table; on a production-sized table that is minutes,
+# In full mode a suite's queries read whole tables; on a production-sized table that is minutes,
 # never hours. A check that runs longer is cancelled and fails instead of holding a
 # snapshot (and vacuum) back indefinitely.
 STATEMENT_TIMEOUT_S = 900.0

@@ -9,7 +9,7 @@ from pipelines.resources import PostgresResource
 
 def triggers_enabled(postgres: PostgresResource, names: tuple[str, ...]) -> dg.AssetCheckResult:
     with postgres.connector().connection() as conn:
-        cur = conn.execute(sqlfiles.load("postgres/checks/indexes/triggers.sql"))
+        cur = conn.execute(sqlfiles.load("postgres/checks/query_indexes/triggers.sql"))
         cols = [d.name for d in cur.description]
         rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall() if r[1] in names]
     bad = [r for r in rows if not (r["present"] and r["enabled"])]
@@ -24,7 +24,7 @@ def triggers_enabled(postgres: PostgresResource, names: tuple[str, ...]) -> dg.A
 
 def no_invalid_indexes(postgres: PostgresResource) -> dg.AssetCheckResult:
     with postgres.connector().connection() as conn:
-        cur = conn.execute(sqlfiles.load("postgres/checks/indexes/invalid.sql"))
+        cur = conn.execute(sqlfiles.load("postgres/checks/query_indexes/invalid.sql"))
         cols = [d.name for d in cur.description]
         rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
     metadata = {"invalid_indexes": dg.MetadataValue.int(len(rows))}

@@ -1,6 +1,6 @@
 """Turn a PostgreSQL check into a Dagster check result that says what failed and what to do."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
@@ -8,6 +8,7 @@ import psycopg
 
 from dbopt import sqlfiles
 from pipelines import gx_postgres
+from pipelines.check_scope import Scope
 from pipelines.metadata import md_text
 from pipelines.resources import PostgresResource
 
@@ -26,17 +27,17 @@ def no_rows_check(
     table: str,
     files: Mapping[str, str],
     next_step: str,
+    scope: Scope,
     render: Mapping[str, str] | None = None,
-    not_null: Sequence[str] = (),
     severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
     extra_metadata: Mapping[str, Any] | None = None,
 ) -> dg.AssetCheckResult:
-    """A GX suite on `table`: the named queries (files under sql/postgres/checks/) must
-    return no row, and the listed columns must hold no NULL."""
+    """A GX suite on `table`: the named queries (files under sql/postgres/checks/) must return
+    no row over the check's scope (pipelines/check_scope.py), stated in the metadata."""
     url = postgres.connector().url
-    queries = {name: sqlfiles.load(f"postgres/checks/{path}", render).strip().rstrip(";") for name, path in files.items()}
-    expectations = [gx_postgres.Expectation("not_null", f"{col} is never NULL", column=col) for col in not_null]
-    expectations += [gx_postgres.Expectation("no_rows", name, query=q) for name, q in queries.items()]
+    values = {**scope.render(), **(render or {})}
+    queries = {name: sqlfiles.load(f"postgres/checks/{path}", values).strip().rstrip(";") for name, path in files.items()}
+    expectations = [gx_postgres.Expectation("no_rows", name, query=q) for name, q in queries.items()]
     outcomes = gx_postgres.validate(url, table, expectations)
     failed = [o for o in outcomes if not o.success]
     metadata: dict[str, Any] = {
@@ -52,5 +53,6 @@ def no_rows_check(
                 if o.name in queries:
                     metadata[f"sample: {o.name}"] = dg.MetadataValue.md(md_text(sample(conn, queries[o.name])))
         metadata["next_step"] = dg.MetadataValue.text(next_step)
+    metadata.update(scope.metadata())
     metadata.update(extra_metadata or {})
     return dg.AssetCheckResult(passed=not failed, severity=severity, metadata=metadata)

@@ -20,7 +20,7 @@ from dbopt.postgres.backfill import (
 )
 from dbopt.postgres.health import ThrottleSettings
 from dbopt.postgres.runner import ConcurrentIndex, MigrationRunner, Sql, StepResult
-from pipelines import metadata
+from pipelines import check_scope, metadata
 from pipelines.failures import operator_errors
 from pipelines.metadata import OWNERS  # noqa: F401 (re-exported to the asset modules)
 from pipelines.resources import PostgresResource
@@ -65,6 +65,7 @@ def begin(context: Context, postgres: PostgresResource) -> None:
     Checks every setting of the run (the resource's and each op's config) and the server,
     then takes the rollout lock of the database for the rest of the run: shared for a
     partitioned backfill run (ranges of one rollout run side by side), exclusive otherwise."""
+    check_scope.mode_of(context.run.tags)
     shared = context.has_partition_key
     run_config = context.run.run_config or {}
     op_configs = {op: dict((entry or {}).get("config") or {}) for op, entry in (run_config.get("ops") or {}).items()}

@@ -111,7 +111,7 @@ class IndexRebuild:
 def invalid_indexes(conn: psycopg.Connection) -> list[dict]:
     """INVALID indexes on the application's tables, each marked rebuildable if it is dbopt's."""
     ours = index_steps()
-    rows = query_file(conn, "postgres/checks/indexes/invalid.sql")
+    rows = query_file(conn, "postgres/checks/query_indexes/invalid.sql")
     return [{**r, "rebuildable": r["index_name"] in ours} for r in rows]
 
 

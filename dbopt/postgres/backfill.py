@@ -512,3 +512,20 @@ def _is_statement_timeout(exc: pgerrors.QueryCanceled) -> bool:
 def _table(name: str) -> sql.Composable:
     parts = name.split(".")
     return sql.SQL(".").join(sql.Identifier(p) for p in parts)
+
+
+def ranges_written_by(conn: psycopg.Connection, backfills: Sequence[str], run_id: str) -> set[str]:
+    """The key ranges (ids) of these backfills whose checkpoint the run `run_id` wrote: what it changed.
+
+    A range skipped as finished keeps the run that finished it, so a rerun with nothing to do
+    returns none; a resumed range counts whole (the checks read it in full)."""
+    if not backfills or not run_id:
+        return set()
+    exists = conn.execute("SELECT to_regclass('dbopt.backfill_progress') IS NOT NULL").fetchone()[0]
+    if not exists:
+        return set()
+    rows = conn.execute(
+        "SELECT DISTINCT key_range FROM dbopt.backfill_progress WHERE backfill = ANY(%s) AND run_id = %s",
+        (list(backfills), run_id),
+    ).fetchall()
+    return {r[0] for r in rows}

@@ -57,6 +57,12 @@ BOUNDS: dict[str, Bound] = {
     "max_transaction_age_s": Bound(1, 7 * 86400, "0 would pause on every transaction", integer=False),
     "max_replication_lag_s": Bound(0.1, 86400, "0 would pause on any lag", integer=False),
     "max_pause_s": Bound(1, 7 * 86400, "0 would fail at the first pause", integer=False),
+    # The checks' random samples (pipelines/check_scope.py), checked with the rest before the first step.
+    "sample_rows": Bound(1, 10_000_000, "an empty sample proves nothing; a huge one is the full check (tag dbopt/checks=full)"),
+    "sample": Bound(1, 10_000_000, "an empty sample proves nothing; a huge one is the full check (tag dbopt/checks=full)"),
+    "sample_conversations": Bound(
+        1, 10_000_000, "an empty sample proves nothing; a huge one is the full check (tag dbopt/checks=full)"
+    ),
 }
 
 
