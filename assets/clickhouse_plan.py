@@ -85,13 +85,13 @@ def clickhouse_receipt(context: dg.AssetExecutionContext, clickhouse: ClickHouse
     event = context.instance.get_latest_materialization_event(dg.AssetKey(PLAN_KEY))
     meta = event.asset_materialization.metadata if event and event.asset_materialization else {}
     predicted = meta["plan_json"].value["steps"] if "plan_json" in meta else []
-    actual = rollout_plan.actuals(ch, context.run_id)
+    actual = rollout_plan.actuals(ch, context.run.run_id)
     rows = rollout_plan.receipt(predicted, actual)
     for line in rollout_plan.format_receipt(rows):
         context.log.info(line)
     now = datetime.now(UTC)
     step_ledger(context, ch, ddl).record(RECEIPT_STEP, "succeeded", started_at=now, finished_at=now,
-                                         detail={"run_id": context.run_id, "rows": rows})
+                                         detail={"run_id": context.run.run_id, "rows": rows})
     total = rows[-1] if rows else {}
     return dg.MaterializeResult(metadata={
         "receipt": detail_table(rows),

@@ -85,7 +85,7 @@ def feed_candidates(context: dg.AssetExecutionContext, config: FeedCandidatesCon
     with run_lock(context, ch, ddl), \
             step_ledger(context, ch, ddl).step("clickhouse.feed_candidates", ledger.steps_checksum(*SQL)) as summary:
         report = candidates.build(ch, ddl, config.scoring(), as_of, keep_backups=config.keep_backups,
-                                  log=context.log.info, run_id=context.run_id)
+                                  log=context.log.info, run_id=context.run.run_id)
         summary.update(as_of=as_of.isoformat(), rows=report.rows)
     for table in candidates.TABLES:
         yield dg.MaterializeResult(asset_key=table, metadata={

@@ -61,7 +61,7 @@ def partition_maintenance(
     lock = nullcontext() if config.dry_run else run_lock(context, ch, ddl)  # a dry run changes nothing
     with lock, step_ledger(context, ch, ddl).step("clickhouse.partition_cleanup", ledger.steps_checksum(*SQL)) as summary:
         report = partitions.cleanup(ch, ddl, config.retention_months, dry_run=config.dry_run, now=now,
-                                    log=context.log.info, max_skew=skew, run_id=context.run_id)
+                                    log=context.log.info, max_skew=skew, run_id=context.run.run_id)
         summary.update(report.as_dict())
     context.log.info(f"retention measured from {report.now.isoformat()} (server clock {report.server_now.isoformat()})")
     counts = partitions.partition_counts(ch)

@@ -5,7 +5,7 @@ from pydantic import Field
 
 from dbopt.postgres import phase1, plan_queries
 from pipelines import check_scope
-from pipelines.postgres_checks import triggers_enabled
+from pipelines.postgres_checks import backfill_check, triggers_enabled
 from pipelines.postgres_results import no_rows_check
 from pipelines.resources import PostgresResource
 
@@ -27,8 +27,8 @@ def content_tsv_trigger_enabled(postgres: PostgresResource) -> dg.AssetCheckResu
     return triggers_enabled(postgres, ("messages_content_tsv",))
 
 
-@dg.asset_check(
-    asset="content_tsv_backfill",
+@backfill_check(
+    "content_tsv_backfill",
     blocking=True,
     description=(
         "Great Expectations suite, in-database: no message without content_tsv, and content_tsv equals "

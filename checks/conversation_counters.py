@@ -5,7 +5,7 @@ from pydantic import Field
 
 from dbopt.postgres import phase1
 from pipelines import check_scope
-from pipelines.postgres_checks import triggers_enabled
+from pipelines.postgres_checks import backfill_check, triggers_enabled
 from pipelines.postgres_results import no_rows_check
 from pipelines.resources import PostgresResource
 
@@ -35,8 +35,8 @@ def counter_triggers_enabled(postgres: PostgresResource) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(
-    asset="conversation_counters_backfill",
+@backfill_check(
+    "conversation_counters_backfill",
     blocking=True,
     description=(
         "Great Expectations suite, in-database: member_count and last_message_id/at equal a recount, read in one "

@@ -7,7 +7,7 @@ from pydantic import Field
 from dbopt.postgres import phase1
 from pipelines import check_scope
 from pipelines.metadata import md_text
-from pipelines.postgres_checks import triggers_enabled
+from pipelines.postgres_checks import backfill_check, triggers_enabled
 from pipelines.postgres_results import no_rows_check
 from pipelines.resources import PostgresResource
 
@@ -47,8 +47,8 @@ def set_message_sequence_enabled(postgres: PostgresResource) -> dg.AssetCheckRes
     )
 
 
-@dg.asset_check(
-    asset="sequence_number_backfill",
+@backfill_check(
+    "sequence_number_backfill",
     blocking=True,
     description=(
         "Great Expectations suite, in-database: no message without a sequence number, no number used twice in a "
@@ -76,8 +76,8 @@ def sequence_numbers_complete_and_unique(
     )
 
 
-@dg.asset_check(
-    asset="sequence_number_backfill",
+@backfill_check(
+    "sequence_number_backfill",
     blocking=True,
     description=(
         "Warning only: numbers run 1..N per conversation and follow (created_at, id) order. Gaps come from "

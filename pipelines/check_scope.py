@@ -32,6 +32,8 @@ from dbopt.postgres.backfill import ALL, KeyRange, ranges_written_by, uuid_range
 
 TAG = "dbopt/checks"
 SAMPLED, FULL = "sampled", "full"
+RANGE = "range"  # the check of a `*_by_range` asset: its partition's key range, in full, whatever the tag
+PARTITION_TAG = "dagster/partition"
 MODES = (SAMPLED, FULL)
 CONFIDENCE = 0.95
 RULE_OF_THREE = -math.log(1 - CONFIDENCE)  # 3.0: no failure in n independent draws bounds the rate below 3/n
@@ -76,6 +78,9 @@ class Scope:
         return min(1.0, RULE_OF_THREE / self.sample_rows) if self.sample_rows else 1.0
 
     def sentence(self) -> str:
+        if self.mode == RANGE:
+            return (f"every row of {self.table} in key range {self.ranges[0]} (this run's partition); the other "
+                    f"ranges are checked by their own runs and, all together, by phase1_postgres")
         if self.mode == FULL:
             return f"every row of {self.table} (run tag {TAG}={FULL})"
         changed = (
@@ -97,6 +102,8 @@ class Scope:
             "check_scope": dg.MetadataValue.text(self.sentence()),
             "check_mode": dg.MetadataValue.text(self.mode),
         }
+        if self.mode == RANGE:
+            out["changed_ranges"] = dg.MetadataValue.text(self.ranges[0])
         if self.mode == SAMPLED and self.changed != "true":
             out["sample_size"] = dg.MetadataValue.int(self.sample_rows)
             out["sample_seed"] = dg.MetadataValue.int(self.seed)
@@ -123,6 +130,9 @@ def scope(
 ) -> Scope:
     """The scope of one check of `table`, whose backfills `backfills` slice `key` into ranges."""
     mode = mode_of(context.run.tags)
+    partition = _partition(context)
+    if partition is not None:
+        return Scope(RANGE, table, key, predicate(conn, key, [partition]), "false", (partition,), 0, 0, 0, unit)
     if sample < 1:
         raise DboptError(f"Nothing was checked: the sample size is {sample} but must be at least 1; fix the check's config.")
     if mode == FULL:
@@ -138,6 +148,18 @@ def scope(
         sql.SQL("SELECT count(*) FROM {} WHERE ").format(_ident(table)) + sql.SQL(outside)  # type: ignore[arg-type]
     ).fetchone()[0]
     return Scope(SAMPLED, table, key, changed, outside, tuple(sorted(written)), sample, int(found), seed, unit)
+
+
+def _partition(context: dg.AssetCheckExecutionContext) -> str | None:
+    """The key range of a check on a `*_by_range` asset (its run's partition); None for the job's steps."""
+    by_range = any(k.asset_key.path[-1].endswith("_by_range") for k in context.selected_asset_check_keys)
+    if not by_range:
+        return None
+    partition = context.run.tags.get(PARTITION_TAG)
+    if partition not in {r.id for r in uuid_ranges(16)}:
+        raise DboptError(f"Nothing was checked: a *_by_range check runs in a run of one key range (tag "
+                         f"{PARTITION_TAG} = 0 to f), not {partition!r}; launch it from the partitioned asset.")
+    return partition
 
 
 def predicate(conn: psycopg.Connection, key: str, range_ids: Iterable[str]) -> str:

@@ -38,12 +38,12 @@ def connect(clickhouse: ClickHouseResource) -> tuple[ClickHouse, Ddl]:
 
 def step_ledger(context: dg.AssetExecutionContext | dg.OpExecutionContext | dg.AssetCheckExecutionContext,
                 ch: ClickHouse, ddl: Ddl) -> ledger.Ledger:
-    return ledger.Ledger(ch, ddl, run_id=context.run_id)
+    return ledger.Ledger(ch, ddl, run_id=context.run.run_id)
 
 
 def run_lock(context: dg.AssetExecutionContext | dg.OpExecutionContext, ch: ClickHouse, ddl: Ddl) -> runlock.RunLock:
     """The database-wide lock every changing ClickHouse step holds (pools do not see `dagster job execute`)."""
-    return runlock.RunLock(ch, ddl, run_id=context.run_id, job=context.job_name, log=context.log.warning)
+    return runlock.RunLock(ch, ddl, run_id=context.run.run_id, job=context.job_name, log=context.log.warning)
 
 
 def sql_references(*relatives: str) -> dict[str, dg.MetadataValue]:

@@ -1,4 +1,8 @@
-"""Checks shared by several PostgreSQL steps: triggers enabled, no INVALID index."""
+"""Checks shared by several PostgreSQL steps: triggers enabled, no INVALID index; and the
+checks of a backfill put on its `*_by_range` copy too."""
+
+from collections.abc import Callable
+from typing import Any
 
 import dagster as dg
 
@@ -35,3 +39,15 @@ def no_invalid_indexes(postgres: PostgresResource) -> dg.AssetCheckResult:
             "rebuilds dbopt's own indexes, or DROP INDEX CONCURRENTLY any other one."
         )
     return dg.AssetCheckResult(passed=not rows, metadata=metadata)
+
+
+def backfill_check(asset: str, **kwargs: Any) -> Callable[[Callable], list[dg.AssetChecksDefinition]]:
+    """`@dg.asset_check` on a backfill step and on its `<asset>_by_range` copy, one body for both.
+
+    In a range run the check reads that run's key range in full (pipelines/check_scope.py,
+    mode `range`), so a Dagster backfill of the ranges is verified range by range, as it goes."""
+
+    def decorate(fn: Callable) -> list[dg.AssetChecksDefinition]:
+        return [dg.asset_check(asset=a, name=fn.__name__, **kwargs)(fn) for a in (asset, f"{asset}_by_range")]
+
+    return decorate

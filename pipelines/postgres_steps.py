@@ -69,7 +69,7 @@ def begin(context: Context, postgres: PostgresResource) -> None:
     shared = context.has_partition_key
     run_config = context.run.run_config or {}
     op_configs = {op: dict((entry or {}).get("config") or {}) for op, entry in (run_config.get("ops") or {}).items()}
-    owner = f"run {context.run_id[:8]} ({context.job_name})"
+    owner = f"run {context.run.run_id[:8]} ({context.job_name})"
     version = postgres.begin_rollout(owner=owner, shared=shared, op_configs=op_configs)
     if version is not None:
         context.log.info(
@@ -84,7 +84,7 @@ def runner(context: Context, postgres: PostgresResource) -> MigrationRunner:
     connector = postgres.connector()
     with connector.connection() as conn:
         baseline.require(conn, connector.url)
-    return MigrationRunner(connector, settings=postgres.runner_settings(), run_id=context.run_id, log=context.log)
+    return MigrationRunner(connector, settings=postgres.runner_settings(), run_id=context.run.run_id, log=context.log)
 
 
 def engine(context: Context, postgres: PostgresResource, config: BackfillConfig) -> BackfillEngine:
@@ -98,7 +98,7 @@ def engine(context: Context, postgres: PostgresResource, config: BackfillConfig)
             max_pause_s=config.max_pause_s,
         ),
     )
-    return BackfillEngine(postgres.connector(), settings=settings, run_id=context.run_id, log=context.log)
+    return BackfillEngine(postgres.connector(), settings=settings, run_id=context.run.run_id, log=context.log)
 
 
 # Every backfill keeps one checkpoint per slice of the uuid key space, so the same work can

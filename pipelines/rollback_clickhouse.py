@@ -37,7 +37,7 @@ def rollback_clickhouse(
     with run_lock(context, ch, ddl), record.step("clickhouse.rollback") as summary:
         report = rollback_phase1(ch, ddl, log=context.log.info)
         summary.update(dropped=report.dropped, tables={t.table: t.action for t in report.tables})
-    record.mark(ledger.PHASE1_STEPS, "rolled_back", detail={"run_id": context.run_id})
+    record.mark(ledger.PHASE1_STEPS, "rolled_back", detail={"run_id": context.run.run_id})
     rows = [t.as_dict() for t in report.tables]
     return dg.Output(None, metadata={
         "dry_run": dg.MetadataValue.bool(False),

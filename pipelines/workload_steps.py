@@ -91,7 +91,7 @@ def benchmark_step(
         result["equivalence"] = equivalence
         result["thresholds"] = thresholds
         result["state"] = state.label()
-    store.record(context.run_id, state.as_dict(), results)
+    store.record(context.run.run_id, state.as_dict(), results)
     return dg.MaterializeResult(metadata=metadata(results, equivalence, state))
 
 
@@ -118,7 +118,7 @@ def _connect(context: dg.AssetExecutionContext, settings: Settings, postgres: Po
         if conn is not None:
             conn.close()
     context.log.info(f"measuring on: {state.label()}")
-    return state, Context(pg_url, state, settings, ch=ch, redis=redis_client, run_id=context.run_id,
+    return state, Context(pg_url, state, settings, ch=ch, redis=redis_client, run_id=context.run.run_id,
                           log=context.log.info)
 
 

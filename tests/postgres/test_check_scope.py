@@ -122,3 +122,24 @@ def test_checks_raise_no_false_alarm_while_writers_write_through_them(phase1_pg_
         # inversions (documented), never a gap; every blocking check passes.
         assert set(failed) <= {"sequence_numbers_contiguous"}, failed
         assert _meta(checks["sequence_numbers_contiguous"], "conversations with gaps") == 0
+
+
+def test_range_runs_check_their_own_key_range_in_full(seeded_pg_url: str) -> None:
+    """The checks of a backfill are on its `*_by_range` copy too: a range run verifies its range, all of it,
+    and does not fail on the ranges other runs have not done yet."""
+    assert run_job(seeded_pg_url, "phase1_postgres_triggers").success
+    with psycopg.connect(seeded_pg_url, autocommit=True) as conn:
+        bad_message = _corrupt_tsv(conn, inside=True)
+    bad = run_job(seeded_pg_url, "backfill_by_range", partition_key="a")
+    tsv = _evaluations(bad)["content_tsv_matches_content"]
+    assert not tsv.passed and bad.dagster_run.tags["dagster/partition"] == "a"
+    assert bad_message in _meta(tsv, "sample: messages whose content_tsv differs from their content")
+    assert _meta(tsv, "changed_ranges") == "a"
+    assert "in key range a (this run's partition)" in _meta(tsv, "check_scope")
+
+    other = run_job(seeded_pg_url, "backfill_by_range", partition_key="3")
+    assert other.success, failures(other)
+    checks = _evaluations(other)
+    assert {"sequence_numbers_complete_and_unique", "conversation_counters_match_recount",
+            "content_tsv_matches_content"} <= {n for n, e in checks.items() if e.passed}
+    assert all(_meta(e, "changed_ranges") == "3" for n, e in checks.items() if n != "sequence_numbers_contiguous")
