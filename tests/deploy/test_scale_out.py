@@ -118,12 +118,20 @@ def test_range_runs_go_through_the_daemon_capped_by_the_pool_while_the_applicati
                     time.sleep(1)
                 intervals = [i for r in runs for i in _step_intervals(instance, r.run_id)]
                 by_partition = {r.tags["dagster/partition"]: r.run_id for r in runs}
+                checked = {r.tags["dagster/partition"]: sorted(
+                    (e.dagster_event.event_specific_data.check_name, e.dagster_event.event_specific_data.passed)
+                    for e in instance.all_logs(r.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION))
+                    for r in runs}
         finally:
             stop_process_group(daemon, timeout=60)
     assert daemon.returncode == 0, f"the daemon did not stop cleanly on SIGINT:\n{log.read_text()[-3000:]}"
 
     # One run per range, each doing its three backfills; never more steps at once than the pool.
     assert sorted(by_partition) == sorted(RANGES)
+    # Each range run checked its own range with the backfills' blocking checks, and they passed.
+    for key_range, results in checked.items():
+        assert {"sequence_numbers_complete_and_unique", "conversation_counters_match_recount",
+                "content_tsv_matches_content"} <= {name for name, passed in results if passed}, (key_range, results)
     assert len(intervals) >= 3 * len(RANGES)
     assert _most_at_once(intervals) <= POOL_LIMIT
     with psycopg.connect(seeded_pg_url) as conn:
