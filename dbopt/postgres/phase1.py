@@ -177,3 +177,25 @@ def forward_step_names(ts_literal: str = "'simple'::regconfig") -> list[str]:
         + content_tsv_trigger(ts_literal) + CONTENT_TSV_INDEX
     )
     return [s.name for s in steps] + list(BACKFILLS)
+
+
+def forward_steps(ts_literal: str = "'simple'::regconfig") -> list[tuple[str, Sql | ConcurrentIndex | Backfill]]:
+    """Every step of phase1_postgres in the order the job applies it, with the asset that applies it.
+
+    postgres_plan predicts each of them and replays them, in this order, on its sample."""
+    return [
+        *(("query_indexes", s) for s in QUERY_INDEXES),
+        *(("sequence_number_trigger", s) for s in SEQUENCE_TRIGGER),
+        ("sequence_number_backfill", SEQUENCE_INIT_COUNTERS),
+        ("sequence_number_backfill", SEQUENCE_NUMBERING),
+        ("sequence_number_backfill", SEQUENCE_COUNTER_DEFAULT),
+        ("sequence_number_backfill", SEQUENCE_SWEEP_COUNTERS),
+        ("sequence_number_backfill", SEQUENCE_SWEEP_MESSAGES),
+        *(("sequence_number_constraints", s) for s in SEQUENCE_CONSTRAINTS),
+        *(("conversation_counters_triggers", s) for s in COUNTER_TRIGGERS),
+        ("conversation_counters_backfill", COUNTERS_BACKFILL),
+        *(("content_tsv_trigger", s) for s in content_tsv_trigger(ts_literal)),
+        ("content_tsv_backfill", content_tsv_backfill(ts_literal)),
+        *(("content_tsv_index", s) for s in CONTENT_TSV_INDEX),
+        ("phase1_postgres_contract", ANALYZE_CHANGED),
+    ]
