@@ -1,6 +1,8 @@
 """Issue 15: the plan of phase1_postgres before it changes anything; its receipt is on
 phase1_postgres_contract, the rollout's last asset (dbopt/postgres/rollout_plan.py)."""
 
+import time
+
 import dagster as dg
 from pydantic import Field
 
@@ -90,7 +92,14 @@ def receipt_metadata(context: dg.AssetExecutionContext, postgres: PostgresResour
         return {"receipt": dg.MetadataValue.text("no postgres_plan in this instance: nothing to compare")}
     predicted = meta["plan_json"].value["steps"]
     with postgres.connector().connection() as conn:
-        rows = rollout_plan.receipt(predicted, rollout_plan.actuals(conn, context.run_id))
+        actual = rollout_plan.actuals(conn, context.run_id)
+    # Checks and orchestration: the run's time since its first change, less the steps' own.
+    first = [s.start_time for s in context.instance.get_run_step_stats(context.run_id)
+             if s.step_key == "postgres_baseline" and s.start_time]
+    if first:
+        actual[rollout_plan.ORCHESTRATION] = max(0.0, time.time() - first[0] - sum(actual.values()))
+    rows = rollout_plan.receipt(predicted, actual)
+    with postgres.connector().connection() as conn:
         rollout_plan.record_receipt(conn, context.run_id, rows)
     for line in rollout_plan.format_receipt(rows):
         context.log.info(line)

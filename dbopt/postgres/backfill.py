@@ -354,12 +354,18 @@ class BackfillEngine:
         return self._batch_result(cur)
 
     def sample(
-        self, conn: psycopg.Connection, spec: Backfill, sizes: Sequence[int]
+        self,
+        conn: psycopg.Connection,
+        spec: Backfill,
+        sizes: Sequence[int],
+        max_rows: int | None = None,
+        rollback_each: bool = False,
     ) -> list[tuple[int | None, int, float]]:
         """Time the backfill's own batches (keyset bound + batch SQL) on `conn`, inside the
         caller's open transaction, each in a savepoint and without checkpoints: postgres_plan
         runs them on its sample and rolls everything back. Batch i walks `sizes[i % len]` rows,
-        until the table is done; returns (rows walked, None for the last batch; rows the SQL
+        until the table is done or `max_rows` are walked; `rollback_each` rolls each batch's
+        savepoint back at once (its row locks last one batch). Returns (rows walked, None for the last batch; rows the SQL
         reported; seconds) per batch."""
         types = self._key_types(conn, spec)
         cursor: list[str] | None = None
@@ -369,10 +375,10 @@ class BackfillEngine:
             size = sizes[len(out) % len(sizes)]
             t0 = time.perf_counter()
             upper = self._upper_bound(conn, spec, ALL, types, cursor, size)
-            with conn.transaction():
+            with conn.transaction(force_rollback=rollback_each):
                 rows, carry = self._statements(conn, spec, ALL, types, cursor, upper, carry)
             out.append((size if upper is not None else None, rows, time.perf_counter() - t0))
-            if upper is None:
+            if upper is None or (max_rows is not None and sum(b[0] or 0 for b in out) >= max_rows):
                 return out
             cursor = upper
 

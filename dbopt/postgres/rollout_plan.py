@@ -46,6 +46,14 @@ DIR = "postgres/postgres_plan"
 TABLES = ("conversations", "conversation_members", "messages", "message_attachments", "posts")
 RANGE = (0.75, 1.35)  # the predicted range around the point estimate
 RECEIPT_STEP = "postgres_plan/receipt"
+# Not a step of phase1.py but part of the job's time: the blocking checks after each asset
+# (full scans of messages by the sequence-number checks, Great Expectations suites) and
+# Dagster's own work per step. Fitted once on this machine (docs/postgres.md, `## postgres_plan`):
+# Dagster per asset and per check step, Great Expectations' start in the process, and the
+# checks' scans per message.
+ORCHESTRATION = "checks and orchestration"
+ASSET_STEPS, CHECK_STEPS = 11, 13  # phase1_postgres after the plan
+ASSET_OVERHEAD_S, CHECK_OVERHEAD_S, GX_START_S, CHECK_S_PER_MESSAGE = 0.5, 0.4, 22.0, 15e-6
 # The backfills' sample batches, as fractions of the sample's table: sizes spread enough to fit a + b x rows.
 SAMPLE_DIVISORS = (40, 10, 4)
 PAGE = 8192
@@ -219,6 +227,7 @@ class _Measured:
     batches: list[tuple[int, int, float]] = field(default_factory=list)
     failed: str | None = None
     skipped: str | None = None
+    extra_per_row: float = 0.0  # what a row costs more in the application's table than in the sample
 
 
 def _sizes(conn: psycopg.Connection, scratch: str) -> dict[str, int]:
@@ -251,12 +260,14 @@ def _replay(conn: psycopg.Connection, scratch: str, step: Sql | ConcurrentIndex 
                     m.batches.append((size, n, secs))
                 m.seconds = sum(b[2] for b in m.batches)
             elif isinstance(step, ConcurrentIndex):
-                index, _table = step.target()
+                index, table = step.target()
                 t0 = time.perf_counter()
                 conn.execute(_strip_concurrently(step.text()))
                 m.seconds = time.perf_counter() - t0
-                m.index_bytes = int(sqlrun.query_file(conn, f"{DIR}/050_index_size.sql",
-                                                      {"scratch": scratch, "index": index})[0]["bytes"])
+                size = sqlrun.query_file(conn, f"{DIR}/050_index_size.sql", {"scratch": scratch, "index": index})[0]
+                live = sample_rows(table.split(".")[-1])
+                # Per live row: the real build indexes each row once, not the sample's dead versions.
+                m.index_bytes = int(size["bytes"] * min(1.0, live / size["entries"]) if size["entries"] else size["bytes"])
             else:
                 names = sqlfiles.param_names(step.text())
                 for stmt in sqlfiles.split(step.text()):
@@ -313,6 +324,27 @@ def _fit(batches: Sequence[tuple[int, int, float]]) -> tuple[float, float]:
     return max(a, 0.0), b
 
 
+REGIME_SIZES = (100, 400)  # small batches: each holds its row locks for a few tens of ms
+REGIME_ROWS = 2_000
+
+
+def _regime(conn: psycopg.Connection, engine: BackfillEngine, backfills: Sequence[Backfill],
+            qualify: Callable[[str], str]) -> dict[tuple[str, tuple[str, ...], str], float]:
+    """Per (table, key, kind): seconds per row of a neutral rewrite / a read of a few of the
+    backfill's own batches, on the tables `qualify` names (the application's, or the sample's)."""
+    out: dict[tuple[str, tuple[str, ...], str], float] = {}
+    for spec in backfills:
+        for kind, file in (("rewrite", "080_rewrite.batch.sql"), ("read", "090_read.batch.sql")):
+            key = (spec.table, spec.key, kind)
+            if key in out:
+                continue
+            probe = Backfill(name=f"postgres_plan/{kind}", table=qualify(spec.table), key=spec.key,
+                             batch_path=f"{DIR}/{file}", render={"table": qualify(spec.table)})
+            batches = engine.sample(conn, probe, REGIME_SIZES, max_rows=REGIME_ROWS, rollback_each=True)
+            out[key] = _fit([(size, n, secs) for size, n, secs in batches if size])[1]
+    return out
+
+
 # --- the plan ---------------------------------------------------------------------------------
 
 
@@ -363,6 +395,7 @@ def compute(connector: PgConnector, *, ts_literal: str = "'simple'::regconfig",
         conn.close()
     steps = [_step_plan(asset, step, step.name not in done, measured.get(step.name), figures, cal, settings)
              for asset, step in ordered]
+    steps.append(_orchestration(figures, any(s.todo for s in steps)))
     cal.seconds = time.perf_counter() - started
     notes = sorted({f"{s.step}: {m.failed}" for s in steps if (m := measured.get(s.step)) and m.failed})
     return Plan(steps, cal, notes)
@@ -383,6 +416,9 @@ def _sample(connector: PgConnector, conn: psycopg.Connection, todo: Sequence[tup
         conn.execute("SELECT set_config('statement_timeout', %s, true), set_config('lock_timeout', %s, true)",
                      (f"{int(settings.statement_timeout_s * 1000)}ms", f"{settings.lock_timeout_ms}ms"))
         try:
+            backfills = [s for _, s in todo if isinstance(s, Backfill)]
+            qualified = {t: conn.execute("SELECT to_regclass(%s)::text", (t,)).fetchone()[0] for t in TABLES}
+            real = _regime(conn, engine, backfills, lambda t: qualified[t])
             if not conn.execute("SELECT to_regnamespace('dbopt') IS NOT NULL").fetchone()[0]:
                 conn.execute("CREATE SCHEMA dbopt")  # for the trigger functions; rolled back with the rest
             sqlrun.run_file(conn, f"{DIR}/010_scratch.sql", render={"scratch": scratch})
@@ -396,6 +432,7 @@ def _sample(connector: PgConnector, conn: psycopg.Connection, todo: Sequence[tup
             counts = {r["table"]: int(r["rows"]) for r in sqlrun.query_file(
                 conn, f"{DIR}/040_counts.sql", render={"scratch": scratch})}
             cal.sample_rows = counts
+            sampled = _regime(conn, engine, backfills, lambda t: f"{scratch}.{t}")
             path = conn.execute("SELECT current_setting('search_path')").fetchone()[0]
             conn.execute("SELECT set_config('search_path', %s, true)", (f'"{scratch}", {path}',))
 
@@ -409,10 +446,16 @@ def _sample(connector: PgConnector, conn: psycopg.Connection, todo: Sequence[tup
                 measured[step.name] = _replay(conn, scratch, step, engine, scale, lambda t: counts.get(t, 0))
             for step_name, m in measured.items():
                 step = next(s for _, s in todo if s.name == step_name)
-                if isinstance(step, Backfill):
+                if isinstance(step, Backfill) and not m.failed:
                     a, b = _fit(m.batches)
-                    cal.backfill_fit[step_name] = {"a_ms": round(a * 1000, 3), "b_us_per_row": round(b * 1e6, 3),
-                                                   "sample_batches": len(m.batches)}
+                    kind = "rewrite" if sum(n for _, n, _ in m.batches) else "read"
+                    key = (step.table, step.key, kind)
+                    m.extra_per_row = max(0.0, real[key] - sampled[key])
+                    cal.backfill_fit[step_name] = {
+                        "a_ms": round(a * 1000, 3), "b_us_per_row": round(b * 1e6, 3),
+                        f"{kind}_us_per_row_here": round(real[key] * 1e6, 3),
+                        f"{kind}_us_per_row_sample": round(sampled[key] * 1e6, 3),
+                        "sample_batches": len(m.batches)}
         except pgerrors.QueryCanceled as exc:
             raise DboptError(
                 f"The plan's sample ran into its statement_timeout of {settings.statement_timeout_s:g} s "
@@ -477,6 +520,7 @@ def _step_plan(asset: str, step: Sql | ConcurrentIndex | Backfill, todo: bool, m
     ratio = {t: max(1.0, figures[t]["rows"] / max(cal.sample_rows.get(t, 0), 1)) for t in TABLES}
     if kind == "backfill":
         a, b = _fit(m.batches)
+        b += m.extra_per_row
         per_batch = a + 2 * cal.roundtrip_s  # + checkpoint UPDATE and COMMIT
         target = settings.target_batch_ms / 1000
         size = (target - a) / b if b > 0 else float(step.max_batch)
@@ -484,7 +528,8 @@ def _step_plan(asset: str, step: Sql | ConcurrentIndex | Backfill, todo: bool, m
         batches = math.ceil(rows / size) if rows else 0
         base.seconds = rows * b + batches * per_batch + 16 * 4 * cal.roundtrip_s + overhead
         base.basis = (f"{len(m.batches)} sample batches on {cal.sample_rows.get(step.table, 0):,} rows: "
-                      f"{a * 1000:.2f} ms + {b * 1e6:.2f} us/row; ~{batches:,} batches of ~{size:,.0f} rows")
+                      f"{a * 1000:.2f} ms + {(b - m.extra_per_row) * 1e6:.2f} us/row, + {m.extra_per_row * 1e6:.2f} "
+                      f"us/row measured on this table's own rows; ~{batches:,} batches of ~{size:,.0f} rows")
     elif kind == "index":
         n = max(cal.sample_rows.get(table, 0), 2)
         big_n = max(rows, n)
@@ -504,11 +549,26 @@ def _step_plan(asset: str, step: Sql | ConcurrentIndex | Backfill, todo: bool, m
     # modifies after a checkpoint (none in the sample: its pages are new).
     wal = sum(m.wal * (ratio.get(t, 1.0) * (g / max(sum(m.growth.values()), 1))) for t, g in m.growth.items()) \
         if m.growth else m.wal
+    if kind == "index":  # the build writes the whole index to WAL
+        wal = m.wal * ratio.get(table, 1.0)
     if kind == "backfill":
         wal += figures[step.table]["pages"] * PAGE
     base.wal_bytes = int(wal)
     _range(base)
     return base
+
+
+def _orchestration(figures: dict[str, dict[str, int]], todo: bool) -> StepPlan:
+    messages = figures["messages"]["rows"]
+    point = (ASSET_STEPS * ASSET_OVERHEAD_S + CHECK_STEPS * CHECK_OVERHEAD_S + GX_START_S
+             + messages * CHECK_S_PER_MESSAGE)
+    step = StepPlan(ORCHESTRATION, "every asset of phase1_postgres", "orchestration",
+                    "nothing: the blocking checks after each asset, and Dagster's own work per step", "checks read only",
+                    "no", messages, point, 0.0, 0.0, 0, 0,
+                    f"{ASSET_STEPS} asset and {CHECK_STEPS} check steps, Great Expectations' start, the checks' scans "
+                    f"of {messages:,} messages (fitted on medium, not measured here)", todo)
+    _range(step)
+    return step
 
 
 _MODES = ["SHARE UPDATE EXCLUSIVE", "SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE"]
@@ -520,10 +580,14 @@ def _range(step: StepPlan) -> None:
 
 def format_plan(plan: Plan, title: str = "PostgreSQL plan (phase1_postgres)") -> list[str]:
     """The lines `dbopt plan` prints and the asset logs."""
-    todo = [s for s in plan.steps if s.todo]
+    steps = [s for s in plan.steps if s.kind != "orchestration"]
+    todo = [s for s in steps if s.todo]
     lines = [f"{title}: {plan.low_s:,.0f}-{plan.high_s:,.0f} s in all, {human_bytes(plan.disk_bytes)} of disk, "
-             f"{human_bytes(plan.wal_bytes)} of WAL; {len(todo)} of {len(plan.steps)} steps to do"]
+             f"{human_bytes(plan.wal_bytes)} of WAL; {len(todo)} of {len(steps)} steps to do"]
     for s in plan.steps:
+        if s.kind == "orchestration":
+            lines.append(f"  {s.step}: {s.low_s:,.1f}-{s.high_s:,.1f} s ({s.basis})")
+            continue
         if not s.todo:
             lines.append(f"  {s.step}: nothing to do (applied)")
             continue

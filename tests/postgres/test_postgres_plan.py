@@ -33,7 +33,7 @@ def test_plan_predicts_every_step_and_writes_nothing(seeded_pg_url: str) -> None
     assert not dbopt_schema_exists(seeded_pg_url)
     [mat] = result.asset_materializations_for_node("postgres_plan")
     steps = mat.metadata["plan_json"].value["steps"]
-    assert [s["step"] for s in steps] == [s.name for _, s in phase1.forward_steps()]
+    assert [s["step"] for s in steps] == [*(s.name for _, s in phase1.forward_steps()), rollout_plan.ORCHESTRATION]
     for s in steps:
         assert s["todo"] and 0 < s["low_s"] <= s["seconds"] <= s["high_s"], s
         assert "not measured" not in s["basis"], s
@@ -60,10 +60,17 @@ def test_receipt_after_a_real_phase1_run(seeded_pg_url: str, monkeypatch) -> Non
     [mat] = result.asset_materializations_for_node("phase1_postgres_contract")
     rows = [r.data for r in mat.metadata["receipt"].value.records]
     planned = [s.name for _, s in phase1.forward_steps()]
-    assert [r["step"] for r in rows] == [*planned, "total"]
+    assert [r["step"] for r in rows] == [*planned, rollout_plan.ORCHESTRATION, "total"]
     for r in rows:
         assert r["predicted_s"] and r["actual_s"], r  # every step predicted and measured in this run
     assert mat.metadata["actual_s"].value > 0 and mat.metadata["predicted_s"].value > 0
+    # The plan replays the steps in the order the job applies them (it matters: the GIN index
+    # exists before the numbering's updates).
+    with psycopg.connect(seeded_pg_url) as conn:
+        applied = [r[0] for r in conn.execute(
+            "SELECT step FROM dbopt.migration_ledger WHERE run_id = %s AND outcome = 'applied' ORDER BY id",
+            (result.run_id,))]
+    assert applied == [s for s in planned if s in applied] and len(applied) == len(planned)
     # dbopt status shows the same receipt, from dbopt's ledger.
     monkeypatch.setenv("DATABASE_URL", seeded_pg_url)
     lines = postgres_receipt()
@@ -107,12 +114,12 @@ def test_plan_with_writers_running_neither_fails_nor_blocks_them(seeded_pg_url: 
 def test_plan_where_phase1_is_applied_says_nothing_to_do(phase1_pg_url: str) -> None:
     plan = plan_of(phase1_pg_url)
     for s in plan.steps:
-        if s.step == phase1.ANALYZE_CHANGED.name:  # runs on every run, by design
+        if s.step in (phase1.ANALYZE_CHANGED.name, rollout_plan.ORCHESTRATION):  # ANALYZE runs on every run
             assert s.todo
             continue
         assert not s.todo and s.changes.startswith("nothing to do"), s
     lines = rollout_plan.format_plan(plan)
-    assert lines[0].endswith(f"1 of {len(plan.steps)} steps to do")
+    assert lines[0].endswith(f"1 of {len(plan.steps) - 1} steps to do")
     assert "  sequence_number/number_messages: nothing to do (applied)" in lines
 
 
