@@ -135,3 +135,15 @@ def test_a_bad_config_value_is_one_sentence(seeded_pg_url: str) -> None:
         "2,000,000; fix it in the run's config and launch the run again."
     ), message
     assert len(message.splitlines()) == 1
+
+
+def test_dbopt_plan_prints_the_plan_after_the_preflight(seeded_pg_url: str, monkeypatch, capsys) -> None:
+    from dbopt import cli
+
+    monkeypatch.setenv("DATABASE_URL", seeded_pg_url)
+    assert cli.main(["plan"]) in (0, 1)  # go, or a warning (autovacuum off on CI's server)
+    out = capsys.readouterr().out.splitlines()
+    head = next(i for i, line in enumerate(out) if line.startswith("  PostgreSQL plan (phase1_postgres): "))
+    assert out[head].endswith(f"{len(phase1.forward_steps())} of {len(phase1.forward_steps())} steps to do")
+    assert out[head + 1].startswith("    content_tsv/010_column: ")
+    assert any(line.startswith("    calibrated here in ") for line in out)
