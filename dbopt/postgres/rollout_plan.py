@@ -228,6 +228,7 @@ class _Measured:
     failed: str | None = None
     skipped: str | None = None
     extra_per_row: float = 0.0  # what a row costs more in the application's table than in the sample
+    before: dict[str, int] = field(default_factory=dict)  # the sample's table bytes when the step starts
 
 
 def _sizes(conn: psycopg.Connection, scratch: str) -> dict[str, int]:
@@ -249,6 +250,7 @@ def _replay(conn: psycopg.Connection, scratch: str, step: Sql | ConcurrentIndex 
     """Run one step on the sample, in a savepoint; its time, WAL and growth of the sample's tables."""
     m = _Measured()
     before, wal0 = _sizes(conn, scratch), _wal(conn)
+    m.before = before
     try:
         with conn.transaction():
             if isinstance(step, Backfill):
@@ -433,6 +435,7 @@ def _sample(connector: PgConnector, conn: psycopg.Connection, todo: Sequence[tup
                 conn, f"{DIR}/040_counts.sql", render={"scratch": scratch})}
             cal.sample_rows = counts
             sampled = _regime(conn, engine, backfills, lambda t: f"{scratch}.{t}")
+            initial = _sizes(conn, scratch)
             path = conn.execute("SELECT current_setting('search_path')").fetchone()[0]
             conn.execute("SELECT set_config('search_path', %s, true)", (f'"{scratch}", {path}',))
 
@@ -450,11 +453,14 @@ def _sample(connector: PgConnector, conn: psycopg.Connection, todo: Sequence[tup
                     a, b = _fit(m.batches)
                     kind = "rewrite" if sum(n for _, n, _ in m.batches) else "read"
                     key = (step.table, step.key, kind)
-                    m.extra_per_row = max(0.0, real[key] - sampled[key])
+                    # Measured on the tables as they are now; by this step the earlier passes have left
+                    # dead versions behind (as many as the sample's heap grew), which its walk reads too.
+                    bloat = max(1.0, m.before.get(step.table, 0) / max(initial.get(step.table, 0), 1))
+                    m.extra_per_row = max(0.0, real[key] - sampled[key]) * bloat
                     cal.backfill_fit[step_name] = {
                         "a_ms": round(a * 1000, 3), "b_us_per_row": round(b * 1e6, 3),
                         f"{kind}_us_per_row_here": round(real[key] * 1e6, 3),
-                        f"{kind}_us_per_row_sample": round(sampled[key] * 1e6, 3),
+                        f"{kind}_us_per_row_sample": round(sampled[key] * 1e6, 3), "heap_versions_per_row": round(bloat, 2),
                         "sample_batches": len(m.batches)}
         except pgerrors.QueryCanceled as exc:
             raise DboptError(
