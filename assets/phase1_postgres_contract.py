@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.postgres_plan import receipt_metadata
 from dbopt.postgres import fingerprint, phase1
 from pipelines.failures import operator_errors
 from pipelines.postgres_steps import PHASE1, runner, sql_references
@@ -17,7 +18,8 @@ from pipelines.resources import PostgresResource
         "reads nor writes), so that the planner has statistics for the new columns, then records the schema as the "
         "rollout left it. Its checks verify the contract: the plan's own 1.3, 2.1, 3.1 and 3.2 queries run "
         "unchanged and read through indexes, every trigger is enabled, no index is INVALID. Changes no schema. "
-        "Rollback: rollback_phase1_postgres."
+        "Shows postgres_plan's receipt: its prediction against what each step took in this run, per step and in "
+        "total (also recorded in dbopt's ledger for `dbopt status`). Rollback: rollback_phase1_postgres."
     ),
 )
 @operator_errors
@@ -34,5 +36,6 @@ def phase1_postgres_contract(context: dg.AssetExecutionContext, postgres: Postgr
             "analyze": dg.MetadataValue.md(f"messages, conversations: {analyzed[0].detail}"),
             "schema_fingerprint": dg.MetadataValue.text(fingerprint.digest(now)),
             "changes_from_baseline": dg.MetadataValue.md("\n".join(f"- {c}" for c in changes) or "none"),
+            **receipt_metadata(context, postgres),
         }
     )

@@ -10,8 +10,9 @@ from pipelines.resources import PostgresResource
 
 @dg.asset(
     **PHASE1,
-    # The preflight's checks are blocking: a no-go stops the run here, before any change.
-    deps=["postgres_preflight"],
+    # The preflight's checks are blocking: a no-go stops the run here, before any change;
+    # the plan (read-only, rolled back) runs before the first change too.
+    deps=["postgres_preflight", "postgres_plan"],
     pool="postgres_ddl",
     description=(
         "Preflight of Phase 1.1: checks that DATABASE_URL holds the baseline tables of the contract, creates "

@@ -20,14 +20,14 @@ def admin_url(url: str | None) -> str:
     return EmbeddedPostgres.default().url("postgres")
 
 
-def seeded_template(admin: str, scale: str) -> str:
-    """The database dbopt_bench_<scale>: the baseline and `scale` data, seeded on first use."""
+def seeded_template(admin: str, scale: str, name: str | None = None) -> str:
+    """The database `name` (default dbopt_bench_<scale>): the baseline and `scale` data, seeded on first use."""
     from dbopt.postgres.connect import PgConnector
     from dbopt.seed.clock import SeedClock
     from dbopt.seed.postgres import seed_postgres
     from dbopt.seed.scales import scale_for
 
-    template = f"dbopt_bench_{scale}"
+    template = name or f"dbopt_bench_{scale}"
     with psycopg.connect(admin, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (template,)).fetchone()
         if not exists:

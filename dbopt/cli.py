@@ -4,7 +4,8 @@
     dbopt down        stop them
     dbopt seed        create the baseline schemas and fill them (--scale tiny|small|medium|large, --messages N)
     dbopt status      which databases, and which step of each phase they are at
-    dbopt plan        the read-only preflight: will each rollout work here, right now? (exit 0 go, 1 warn, 2 no-go)
+    dbopt plan        the read-only preflight: will each rollout work here, right now? (exit 0 go, 1 warn, 2 no-go);
+                      then phase1_postgres's plan: per step its lock, rows, predicted duration, disk
     dbopt ui          the Dagster UI on 127.0.0.1 (a persistent instance under the data folder)
     dbopt demo        up, seed small, benchmark, run every rollout job in order, benchmark again, print
                       what each did and the plan's targets table (before -> after)
@@ -148,7 +149,13 @@ def cmd_seed(args: argparse.Namespace) -> int:
 
 
 def cmd_status(_: argparse.Namespace) -> int:
-    from dbopt.status import clickhouse_receipt, clickhouse_status, postgres_status, redis_status
+    from dbopt.status import (
+        clickhouse_receipt,
+        clickhouse_status,
+        postgres_receipt,
+        postgres_status,
+        redis_status,
+    )
 
     ok = True
     for status in (postgres_status(), clickhouse_status(), redis_status()):
@@ -165,6 +172,9 @@ def cmd_status(_: argparse.Namespace) -> int:
             say("  no rollout step has run here yet")
         if status.name == "ClickHouse" and status.ok:
             for line in clickhouse_receipt():
+                say(line)
+        if status.name == "PostgreSQL" and status.ok:
+            for line in postgres_receipt():
                 say(line)
     return 0 if ok else 1
 
@@ -206,6 +216,25 @@ def print_findings(system: str, where: str, findings: Sequence) -> None:
         say(f"  {VERDICT_WORDS[f.verdict.value]:<5} {f.name:<{width}}  {f.sentence}")
 
 
+def postgres_plan_lines() -> list[str]:
+    """The plan of phase1_postgres (the same code and words as the asset postgres_plan)."""
+    from dbopt.postgres import rollout_plan
+    from dbopt.postgres.connect import PgConnector
+
+    endpoint = urls.postgres(start=False)
+    if endpoint.url is None:
+        return []
+    connector = PgConnector(endpoint.url)
+    try:
+        return rollout_plan.format_plan(rollout_plan.compute(connector))
+    finally:
+        connector.close()
+
+
+# The plan printed after a system's preflight findings, when they are not a no-go.
+PLANS: dict[str, Callable[[], list[str]]] = {"PostgreSQL": postgres_plan_lines}
+
+
 def cmd_plan(_: argparse.Namespace) -> int:
     from dbopt.preflight import verdict
 
@@ -214,6 +243,12 @@ def cmd_plan(_: argparse.Namespace) -> int:
         where, findings = findings_of()
         print_findings(system, where, findings)
         worst += findings
+        if system in PLANS:
+            if verdict(findings).value == "no_go":
+                say("  plan: not computed, the preflight says no-go")
+            else:
+                for line in PLANS[system]():
+                    say(f"  {line}")
     return PLAN_EXIT[verdict(worst).value]
 
 

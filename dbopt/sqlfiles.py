@@ -6,7 +6,8 @@ ClickHouse's `{name:Type}` query parameters or PostgreSQL array literals.
 
 PostgreSQL files must stay valid SQL for squawk, so there a placeholder is written as a
 comment followed by its default: `/*{{batch}}*/ true`, `/*{{carry}}*/ 0`,
-`/*{{lower_first}}*/ NULL::uuid`, `/*{{ts_config}}*/ 'simple'::regconfig`. Rendering
+`/*{{lower_first}}*/ NULL::uuid`, `/*{{ts_config}}*/ 'simple'::regconfig`, or a bare
+identifier such as a schema name (`/*{{scratch}}*/ dbopt_plan_scratch.messages`). Rendering
 replaces the comment and the default together; without a value the default stays, so the
 file also runs as it is (a backfill batch file then covers the whole table at once).
 """
@@ -24,7 +25,7 @@ from dbopt.paths import SQL_DIR
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
 _DEFAULTED = re.compile(
     r"/\*\s*\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}\s*\*/\s*"
-    r"(true|false|-?\d+|NULL(?:::[\w.]+)?|'[^']*'(?:::[\w.]+)?)",
+    r"(true|false|-?\d+|NULL(?:::[\w.]+)?|'[^']*'(?:::[\w.]+)?|[a-z_][a-z0-9_]*)",
     re.I,
 )
 

@@ -57,7 +57,8 @@ def postgres_status(url: str | None = None) -> SystemStatus:
     steps = [
         {"step": e.step, "state": e.outcome, "finished_at": e.finished_at, "detail": endpoint.scrub(e.detail or "")}
         for e in entries
-        if not e.step.startswith("rollback/")
+        # The plan's receipt is shown by postgres_receipt, not as a step.
+        if not e.step.startswith("rollback/") and e.step != "postgres_plan/receipt"
     ]
     return SystemStatus("PostgreSQL", where, True, summary, steps)
 
@@ -133,5 +134,30 @@ def clickhouse_receipt(url: str | None = None) -> list[str]:
         return []
     detail = json.loads(found[0]["detail"])
     when = f"{found[0]['finished_at']:%Y-%m-%d %H:%M}" if found[0].get("finished_at") else "-"
+    return [f"  plan receipt of run {str(detail.get('run_id', ''))[:8]} ({when}), predicted against actual:",
+            *rollout_plan.format_receipt(detail.get("rows", []))]
+
+
+def postgres_receipt(url: str | None = None) -> list[str]:
+    """The last phase1_postgres receipt (postgres_plan's prediction against what each step took),
+    as lines for `dbopt status`; empty when there is none or PostgreSQL is not reachable."""
+    from dbopt.postgres import rollout_plan
+    from dbopt.postgres.connect import connect
+
+    try:
+        endpoint = urls.postgres(url, start=False)
+    except DboptError:
+        return []
+    if endpoint.url is None:
+        return []
+    try:
+        with connect(endpoint.url) as conn:
+            found = rollout_plan.latest_receipt(conn)
+    except DboptError:
+        return []
+    if not found:
+        return []
+    detail, finished = found
+    when = f"{finished:%Y-%m-%d %H:%M}" if finished else "-"
     return [f"  plan receipt of run {str(detail.get('run_id', ''))[:8]} ({when}), predicted against actual:",
             *rollout_plan.format_receipt(detail.get("rows", []))]

@@ -20,14 +20,16 @@ from pipelines.rollback_postgres import rollback_phase1_postgres
 phase1_postgres = dg.define_asset_job(
     name="phase1_postgres",
     # The *_by_range assets are the optional partitioned form of the backfills.
-    # The preflight first: its blocking checks stop the run before postgres_baseline on a no-go.
+    # The preflight first: its blocking checks stop the run before postgres_baseline on a no-go;
+    # then the plan (read-only), whose receipt phase1_postgres_contract shows at the end.
     selection=(dg.AssetSelection.groups("phase1_postgres") - dg.AssetSelection.tag("dbopt/parallel", "by_range"))
-    | dg.AssetSelection.assets("postgres_preflight"),
+    | dg.AssetSelection.assets("postgres_preflight", "postgres_plan"),
     executor_def=dg.in_process_executor,
     description=(
         "The whole PostgreSQL part of Phase 1 (plan 1.1), online, after a read-only preflight whose no-go stops it "
-        "before any change: composite indexes, sequence numbers, "
-        "conversation counters and full-text search, each step followed by blocking checks. Idempotent and "
+        "before any change and postgres_plan (each step's lock, rows, duration and disk, calibrated here): composite "
+        "indexes, sequence numbers, conversation counters and full-text search, each step followed by blocking "
+        "checks; ends with the plan's receipt (predicted against actual) on phase1_postgres_contract. Idempotent and "
         "resumable: rerun it after any failure or crash."
     ),
     tags={"dbopt/phase": "1", "dbopt/system": "postgres"},
@@ -35,12 +37,13 @@ phase1_postgres = dg.define_asset_job(
 
 preflight_postgres = dg.define_asset_job(
     name="preflight_postgres",
-    selection=dg.AssetSelection.assets("postgres_preflight"),
+    selection=dg.AssetSelection.assets("postgres_preflight", "postgres_plan"),
     executor_def=dg.in_process_executor,
     description=(
-        "The PostgreSQL preflight on its own, read-only: will phase1_postgres work on DATABASE_URL right now "
-        "(version, privileges, visibility, transaction pooler, idle-in-transaction locks, long transactions, "
-        "replicas, autovacuum, connection headroom)? Same findings as `dbopt plan`."
+        "The PostgreSQL preflight and plan on their own, read-only: will phase1_postgres work on DATABASE_URL right "
+        "now (version, privileges, visibility, transaction pooler, idle-in-transaction locks, long transactions, "
+        "replicas, autovacuum, connection headroom)? And per step: its lock, rows, predicted duration and disk "
+        "(postgres_plan, calibrated on a rolled-back sample). Same findings and plan as `dbopt plan`."
     ),
     # No rollout tag: a preflight may run beside a rollout run, it takes no lock.
     tags={"dbopt/phase": "1"},

@@ -305,29 +305,8 @@ class BackfillEngine:
         carry: int,
         size: int,
     ) -> tuple[int, int]:
-        values = {
-            **spec.render,
-            "batch": self._predicate(conn, spec, key_range, types, lower, upper),
-            "lower_first": self._literal(conn, lower[0] if lower else None, types[0]),
-            "upper_first": self._literal(conn, upper[0] if upper else None, types[0]),
-            "carry": str(int(carry)),
-        }
-        statements = sqlfiles.split(sqlfiles.load(spec.batch_path, values))
         with conn.transaction():
-            conn.execute(f"SET LOCAL lock_timeout = {int(self.settings.lock_timeout_ms)}")
-            conn.execute(f"SET LOCAL statement_timeout = {self._timeout_ms()}")
-            if not self.settings.synchronous_commit:
-                conn.execute("SET LOCAL synchronous_commit = off")
-            # A batch is a small key range by construction, but the planner cannot estimate row
-            # comparisons: it once took a 200-row batch for 290 000 rows and hash-joined a
-            # sequential scan of messages (865 ms instead of 5). Batches read through indexes.
-            conn.execute("SET LOCAL enable_seqscan = off")
-            conn.execute("SET LOCAL enable_hashjoin = off")
-            conn.execute("SET LOCAL enable_mergejoin = off")
-            cur = None
-            for stmt in statements:
-                cur = conn.execute(stmt)
-            rows, carry_out = self._batch_result(cur)
+            rows, carry_out = self._statements(conn, spec, key_range, types, lower, upper, carry)
             conn.execute(
                 """
                 UPDATE dbopt.backfill_progress
@@ -339,6 +318,69 @@ class BackfillEngine:
                 (upper, carry_out, rows, size, self.run_id, upper is None, spec.name, key_range.id),
             )
         return rows, carry_out
+
+    def _statements(
+        self,
+        conn: psycopg.Connection,
+        spec: Backfill,
+        key_range: KeyRange,
+        types: list[str],
+        lower: list[str] | None,
+        upper: list[str] | None,
+        carry: int,
+    ) -> tuple[int, int]:
+        """The batch's SQL file, run inside the caller's transaction under the batch's settings."""
+        values = {
+            **spec.render,
+            "batch": self._predicate(conn, spec, key_range, types, lower, upper),
+            "lower_first": self._literal(conn, lower[0] if lower else None, types[0]),
+            "upper_first": self._literal(conn, upper[0] if upper else None, types[0]),
+            "carry": str(int(carry)),
+        }
+        statements = sqlfiles.split(sqlfiles.load(spec.batch_path, values))
+        conn.execute(f"SET LOCAL lock_timeout = {int(self.settings.lock_timeout_ms)}")
+        conn.execute(f"SET LOCAL statement_timeout = {self._timeout_ms()}")
+        if not self.settings.synchronous_commit:
+            conn.execute("SET LOCAL synchronous_commit = off")
+        # A batch is a small key range by construction, but the planner cannot estimate row
+        # comparisons: it once took a 200-row batch for 290 000 rows and hash-joined a
+        # sequential scan of messages (865 ms instead of 5). Batches read through indexes.
+        conn.execute("SET LOCAL enable_seqscan = off")
+        conn.execute("SET LOCAL enable_hashjoin = off")
+        conn.execute("SET LOCAL enable_mergejoin = off")
+        cur = None
+        for stmt in statements:
+            cur = conn.execute(stmt)
+        return self._batch_result(cur)
+
+    def sample(
+        self,
+        conn: psycopg.Connection,
+        spec: Backfill,
+        sizes: Sequence[int],
+        max_rows: int | None = None,
+        rollback_each: bool = False,
+    ) -> list[tuple[int | None, int, float]]:
+        """Time the backfill's own batches (keyset bound + batch SQL) on `conn`, inside the
+        caller's open transaction, each in a savepoint and without checkpoints: postgres_plan
+        runs them on its sample and rolls everything back. Batch i walks `sizes[i % len]` rows,
+        until the table is done or `max_rows` are walked; `rollback_each` rolls each batch's
+        savepoint back at once (its row locks last one batch). Returns (rows walked, None for the last batch; rows the SQL
+        reported; seconds) per batch."""
+        types = self._key_types(conn, spec)
+        cursor: list[str] | None = None
+        carry = 0
+        out: list[tuple[int | None, int, float]] = []
+        while True:
+            size = sizes[len(out) % len(sizes)]
+            t0 = time.perf_counter()
+            upper = self._upper_bound(conn, spec, ALL, types, cursor, size)
+            with conn.transaction(force_rollback=rollback_each):
+                rows, carry = self._statements(conn, spec, ALL, types, cursor, upper, carry)
+            out.append((size if upper is not None else None, rows, time.perf_counter() - t0))
+            if upper is None or (max_rows is not None and sum(b[0] or 0 for b in out) >= max_rows):
+                return out
+            cursor = upper
 
     @staticmethod
     def _batch_result(cur: psycopg.Cursor | None) -> tuple[int, int]:

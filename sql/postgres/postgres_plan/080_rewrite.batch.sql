@@ -1,0 +1,10 @@
+-- postgres_plan: what rewriting a backfill's batch of rows costs where those rows live. A
+-- sample in a few small tables cannot show it (they stay in shared buffers; the real table's
+-- batches touch pages all over it, each first touch after a checkpoint writing a full-page
+-- image), so the plan runs this neutral rewrite (id = id: no value changes) on a few of the
+-- application's batches and on the same batches of its sample. Each batch runs in its own
+-- savepoint that is rolled back, so its row locks last one small batch; rows another session
+-- has locked are skipped, never waited for.
+-- squawk-ignore-file require-lock-timeout, require-statement-timeout -- runs in the plan's transaction under SET LOCAL lock_timeout and statement_timeout, each batch rolled back
+UPDATE /*{{table}}*/ messages SET id = id
+WHERE id IN (SELECT s.id FROM /*{{table}}*/ messages AS s WHERE /*{{batch}}*/ true FOR NO KEY UPDATE SKIP LOCKED);
