@@ -146,6 +146,17 @@ def test_launch_phase1_postgres_from_the_launchpad_and_read_its_checks(dagster_u
         run_url = launch_from_launchpad(page, dagster_ui, "phase1_postgres", shots=("launchpad", "run"))
         launch_from_launchpad(page, dagster_ui, "workload_benchmark")
 
+        # Before any change the run read the database: the preflight's findings, each a blocking check ...
+        page.goto(f"{dagster_ui}/assets/postgres_preflight?view=checks")
+        for text in ("postgres_server_version", "postgres_privileges", "postgres_autovacuum"):
+            ready(page, page.get_by_text(re.compile(text)).first)
+        shoot(page, "preflight")
+        # ... and the plan: each step's lock, rows, predicted duration and disk, from a rolled-back sample.
+        page.goto(f"{dagster_ui}/assets/postgres_plan")
+        for text in ("predicted_range_s", "new_indexes", "steps"):
+            ready(page, page.get_by_text(text, exact=True))
+        shoot(page, "plan")
+
         # The plan's targets table, measured before and after, as markdown on the report asset.
         page.goto(f"{dagster_ui}/assets/workload_benchmark_report")
         ready(page, page.get_by_text("claims", exact=True))
