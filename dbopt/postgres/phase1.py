@@ -148,6 +148,9 @@ CONTENT_TSV_INDEX = [_index("content_tsv", "050_gin_index")]
 ANALYZE_CHANGED = Sql(
     "analyze/010_analyze", f"{P}/analyze/010_analyze.sql", rerun=True, statement_timeout_s=3600, transactional=False
 )
+# Then REINDEX INDEX CONCURRENTLY of the indexes the rewrite left >20% bigger than a compact
+# build (the runner's reindex_bloated; the query is read only).
+BLOATED_INDEXES = Sql("analyze/020_bloated_indexes", f"{P}/analyze/020_bloated_indexes.sql", rerun=True)
 # The tables the rollout rewrites, whose cost (sizes, dead tuples, WAL) every backfill reports.
 CHANGED_TABLES = ("messages", "conversations")
 

@@ -109,3 +109,31 @@ def test_a_figure_that_cannot_be_read_is_unknown_never_a_failure(seeded_pg_url: 
     assert "not-the-password" not in meta["cost_unknown_because"].value
     good = cost.snapshot(PgConnector(seeded_pg_url), ("messages", "no_such_table"))
     assert good.total("messages") and good.total("no_such_table") is None and not good.problems
+
+
+def test_indexes_a_rewrite_bloated_are_rebuilt_concurrently_and_compact_ones_left_alone(seeded_pg_url: str) -> None:
+    from dataclasses import replace
+
+    from dbopt.postgres import phase1
+    from dbopt.postgres.runner import MigrationRunner
+
+    assert run_job(seeded_pg_url, "phase1_postgres").success
+    query = replace(phase1.BLOATED_INDEXES, render={"min_bytes": "0"})
+    runner = MigrationRunner(PgConnector(seeded_pg_url))
+    runner.reindex_bloated(query)  # tiny indexes the job's 1 MB floor left alone
+    assert runner.reindex_bloated(query) == []  # compact indexes are left alone
+    with psycopg.connect(seeded_pg_url, autocommit=True) as conn:
+        for _ in range(3):  # three more versions of every row, each with new index entries (content_tsv is indexed)
+            conn.execute("UPDATE messages SET content_tsv = content_tsv")
+        conn.execute("VACUUM (ANALYZE) messages")
+        size = "SELECT pg_relation_size('idx_messages_conversation_created_id')"
+        bloated = conn.execute(size).fetchone()[0]
+        traffic = Traffic(seeded_pg_url, kinds=("send_hot", "send_random", "edit"))
+        with traffic:
+            results = runner.reindex_bloated(query)
+        assert_writes_all_landed(seeded_pg_url, traffic)
+        rebuilt = {r.name.split()[-1] for r in results if r.outcome == "applied"}
+        assert "idx_messages_conversation_created_id" in rebuilt, results
+        assert conn.execute(size).fetchone()[0] < bloated * 0.75
+        assert conn.execute("SELECT count(*) FROM pg_index WHERE NOT indisvalid").fetchone()[0] == 0
+    assert violations(seeded_pg_url) == {}
