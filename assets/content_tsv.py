@@ -52,11 +52,12 @@ content_tsv_backfill, content_tsv_backfill_by_range = backfill_assets(
     _content_tsv_backfill,
     common=PHASE1,
     needs=phase1.content_tsv_trigger("'simple'"),  # only the steps' names are read
-    deps=["content_tsv_trigger"],
+    # After the numbering pass, which sets content_tsv as it rewrites each message: this only sweeps.
+    deps=["content_tsv_trigger", "sequence_number_backfill"],
     metadata=sql_references(phase1.content_tsv_backfill("'simple'::regconfig")),
     description=(
-        "Backfill of content_tsv for existing messages, batched by id and checkpointed; row locks only, ~200 ms "
-        "per batch, paused while the database is unhealthy. Rollback: the column is dropped."
+        "Backfill of content_tsv for existing messages that the sequence_number backfill (which sets content_tsv "
+        "in the same UPDATE) did not reach; normally none. Batched by id and checkpointed; row locks only, short batches, paused while the database is unhealthy. Rollback: the column is dropped."
     ),
 )
 

@@ -24,7 +24,10 @@ from pipelines.resources import PostgresResource
 
 @dg.asset(
     **PHASE1,
-    deps=["query_indexes"],
+    # After content_tsv's trigger: every message the sequence trigger has not numbered is then
+    # either numbered by the backfill, which sets its content_tsv in the same UPDATE, or was
+    # inserted with content_tsv set. The content_tsv backfill finds nothing left.
+    deps=["query_indexes", "content_tsv_trigger"],
     pool="postgres_ddl",
     metadata=sql_references(*phase1.SEQUENCE_TRIGGER),
     description=(
@@ -49,7 +52,7 @@ def _sequence_number_backfill(
     mig = runner(context, postgres)
     reports = [
         run_backfill(context, postgres, config, phase1.SEQUENCE_INIT_COUNTERS, mig),
-        run_backfill(context, postgres, config, phase1.SEQUENCE_NUMBERING, mig),
+        run_backfill(context, postgres, config, phase1.sequence_numbering(postgres.ts_config_literal()), mig),
     ]
     steps = mig.apply([phase1.SEQUENCE_COUNTER_DEFAULT])
     reports.append(run_backfill(context, postgres, config, phase1.SEQUENCE_SWEEP_COUNTERS, mig))
@@ -61,8 +64,9 @@ sequence_number_backfill, sequence_number_backfill_by_range = backfill_assets(
     "sequence_number_backfill",
     _sequence_number_backfill,
     common=PHASE1,
-    needs=phase1.QUERY_INDEXES + phase1.SEQUENCE_TRIGGER,
-    deps=["sequence_number_trigger"],
+    # Pass 2 also sets content_tsv (one rewrite per message), so its column and trigger come first.
+    needs=phase1.QUERY_INDEXES + phase1.SEQUENCE_TRIGGER + phase1.content_tsv_trigger("'simple'"),
+    deps=["sequence_number_trigger", "content_tsv_trigger"],
     metadata=sql_references(
         phase1.SEQUENCE_INIT_COUNTERS, phase1.SEQUENCE_NUMBERING, phase1.SEQUENCE_COUNTER_DEFAULT,
         phase1.SEQUENCE_SWEEP_MESSAGES,
@@ -71,7 +75,8 @@ sequence_number_backfill, sequence_number_backfill_by_range = backfill_assets(
         "Backfill of sequence numbers, batched and checkpointed: (1) each conversation's counter := its message "
         "count, locking the conversation rows first; (2) existing messages numbered 1..N per conversation in "
         "(created_at, id) order, walking (conversation_id, created_at, id) so a 200 000-message conversation "
-        "spans many small transactions; (3) new conversations default to 0; (4) sweeps for anything missed. "
+        "spans many small transactions, and content_tsv set in the same UPDATE (each message is rewritten once; "
+        "VACUUM of the table every 10% of its rows keeps the dead versions' space reusable); (3) new conversations default to 0; (4) sweeps for anything missed. "
         "Row locks only, batches of ~200 ms, paused while the database is unhealthy; a killed run resumes from "
         "its checkpoint. Rollback: the columns are dropped with the rest of the step."
     ),

@@ -9,7 +9,7 @@ import dagster as dg
 from pydantic import Field
 
 from dbopt.errors import DboptError
-from dbopt.postgres import baseline
+from dbopt.postgres import baseline, cost, phase1
 from dbopt.postgres.backfill import (
     Backfill,
     BackfillEngine,
@@ -49,6 +49,14 @@ class BackfillConfig(dg.Config):
         description=(
             "Idle time after each batch as a fraction of its duration: 1.0 halves the backfill's share of the "
             "database, lowering the application's latency during the backfill at the cost of time (docs/postgres.md)."
+        ),
+    )
+    vacuum_every_fraction: float = Field(
+        default=0.1,
+        description=(
+            "VACUUM (online, not FULL) the table each time this fraction of its rows has been rewritten, so the rest "
+            "of the pass reuses the dead versions' space (0 to 1; 0 leaves it to autovacuum, and the table ends "
+            "bigger, docs/postgres.md)."
         ),
     )
     max_transaction_age_s: float = Field(default=300, description="Pause while an older transaction is open.")
@@ -92,6 +100,7 @@ def engine(context: Context, postgres: PostgresResource, config: BackfillConfig)
     settings = BackfillSettings(
         lock_timeout_ms=postgres.lock_timeout_ms,
         pause_ratio=config.pause_ratio,
+        vacuum_every_fraction=config.vacuum_every_fraction,
         throttle=ThrottleSettings(
             max_transaction_age_s=config.max_transaction_age_s,
             max_replication_lag_s=config.max_replication_lag_s,
@@ -154,12 +163,12 @@ def backfill_metadata(*reports: BackfillReport) -> dict[str, dg.MetadataValue]:
     out["rows"] = dg.MetadataValue.int(total_rows)
     out["duration_s"] = dg.MetadataValue.float(round(total_s, 2))
     out["rows_per_s"] = dg.MetadataValue.float(round(total_rows / total_s, 1) if total_s else 0.0)
-    lines = ["| backfill | rows | batches | seconds | rows/s | paused s | lock retries | resumed after |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| backfill | rows | batches | seconds | rows/s | paused s | lock retries | resumed after | VACUUMs (s) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in reports:
         lines.append(
             f"| {r.name} | {r.rows:,} | {r.batches:,} | {r.seconds:.1f} | {r.rows_per_s:,.0f} | {r.paused_s:.1f} "
-            f"| {r.lock_retries} | {r.rows_before:,} |"
+            f"| {r.lock_retries} | {r.rows_before:,} | {r.vacuums} ({r.vacuum_s:.1f}) |"
         )
     out["backfills"] = dg.MetadataValue.md("\n".join(lines))
     blind = next((r.blind for r in reports if r.blind), None)
@@ -167,6 +176,68 @@ def backfill_metadata(*reports: BackfillReport) -> dict[str, dg.MetadataValue]:
     out["throttle_sees_other_sessions"] = dg.MetadataValue.text("yes" if blind is None else f"no: {blind}")
     out["timeout_splits"] = dg.MetadataValue.int(sum(r.timeout_splits for r in reports))
     return out
+
+
+def cost_snapshot(postgres: PostgresResource) -> cost.Snapshot:
+    """Sizes, dead tuples and WAL position of the tables the rollout rewrites (never raises)."""
+    return cost.snapshot(postgres.connector(), phase1.CHANGED_TABLES)
+
+
+def cost_metadata(before: cost.Snapshot, after: cost.Snapshot) -> dict[str, dg.MetadataValue]:
+    """What the step cost the database: a table of sizes and dead tuples, and the WAL written."""
+    rows = cost.changes(before, after, phase1.CHANGED_TABLES)
+
+    def cell(value: int | None, kind: str) -> str:
+        if value is None:
+            return cost.UNKNOWN
+        return f"{value:,}" if kind == "dead tuples" else cost.human(value)
+
+    records = [
+        dg.TableRecord({
+            "relation": r.relation,
+            "measure": r.kind,
+            "before": cell(r.before, r.kind),
+            "after": cell(r.after, r.kind),
+            "ratio": f"{r.after / r.before:.2f}x" if r.before and r.after is not None else "",
+        })
+        for r in rows
+    ]
+    schema = dg.TableSchema(columns=[
+        dg.TableColumn("relation", "string", description="table or index"),
+        dg.TableColumn("measure", "string", description="total/table/index bytes (table: heap, TOAST, maps), or dead tuples"),
+        dg.TableColumn("before", "string", description="before the step"),
+        dg.TableColumn("after", "string", description="after it"),
+        dg.TableColumn("ratio", "string", description="after / before"),
+    ])
+    wal = cost.wal_written(before, after)
+    out: dict[str, dg.MetadataValue] = {
+        "cost": dg.MetadataValue.table(records, schema=schema),
+        # The whole server's WAL over the step: the application's writes in that time included.
+        "wal_written": dg.MetadataValue.text(cost.human(wal)),
+    }
+    if wal is not None:
+        out["wal_written_bytes"] = dg.MetadataValue.int(wal)
+    for table in phase1.CHANGED_TABLES:
+        total = after.total(table)
+        if total is not None:
+            out[f"{table}_bytes_after"] = dg.MetadataValue.int(total)
+    problems = before.problems + after.problems
+    if problems:
+        out["cost_unknown_because"] = dg.MetadataValue.text("; ".join(dict.fromkeys(problems)))
+    return out
+
+
+def measured(body):
+    """Wrap a step's body so that its MaterializeResult also reports what it cost the database."""
+
+    @functools.wraps(body)
+    def wrapper(context, postgres: PostgresResource, *args, **kwargs):
+        before = cost_snapshot(postgres)
+        result = body(context, postgres, *args, **kwargs)
+        after = cost_snapshot(postgres)
+        return result._replace(metadata={**(result.metadata or {}), **cost_metadata(before, after)})
+
+    return wrapper
 
 
 def sql_references(*steps: Sql | ConcurrentIndex | Backfill) -> dict[str, dg.MetadataValue]:
@@ -212,6 +283,7 @@ def backfill_assets(
     backfill over several workers (capped by the `postgres_backfill` pool); the job's step then
     finds those ranges done and skips them. `needs` are the schema steps its batches rely on.
     """
+    body = measured(body)
     wrapped = operator_errors(body)
 
     @functools.wraps(body)

@@ -6,7 +6,9 @@ last key done, plus a `carry` value the SQL may hand to the next batch) is writt
 same transaction, so a killed run resumes exactly where it stopped and never redoes more
 than the batch that was in flight. Batch size adapts to a target duration; between
 batches the database's health decides whether to pause. Progress (rows, rows/s, ETA) is
-logged as it goes.
+logged as it goes. Every `vacuum_every_fraction` of the table's rows rewritten, the engine
+runs a plain VACUUM of the table (online), so the rest of the pass reuses the space of the
+versions it left dead instead of growing the table by one copy of every row it rewrites.
 
 Batch SQL files see these placeholders, all rendered as typed SQL literals:
   {{batch}}        the batch's predicate on the key, e.g. (a, b) > (...) AND (a, b) <= (...)
@@ -105,6 +107,15 @@ class BackfillSettings:
     # batches stay at most this big and idle at least this fraction of their duration.
     blind_max_batch: int = 1_000
     blind_pause_ratio: float = 1.0
+    # VACUUM (not FULL) the walked table each time this fraction of its rows (the planner's
+    # count) has been rewritten by this run; 0 leaves it to autovacuum. Without it every
+    # rewritten row leaves a dead version that autovacuum frees only after the pass, too late
+    # for the pass to reuse: the table ends one copy of its rows bigger (docs/postgres.md).
+    vacuum_every_fraction: float = 0.1
+    # VACUUM takes SHARE UPDATE EXCLUSIVE (writers and readers go on) under the batches'
+    # lock_timeout; a VACUUM that cannot get the lock (autovacuum is at it) or runs past this
+    # is skipped with a warning: the backfill never waits or fails for it.
+    vacuum_timeout_s: float = 1800.0
 
 
 @dataclass
@@ -122,6 +133,9 @@ class BackfillReport:
     batch_ms: list[float] = field(default_factory=list)
     timeout_splits: int = 0  # batches halved after hitting statement_timeout
     blind: str | None = None  # why the health throttle could not see the database, if it could not
+    vacuums: int = 0  # VACUUMs of the table run during the walk
+    vacuum_s: float = 0.0
+    vacuums_skipped: int = 0  # lock held elsewhere (autovacuum) or too slow
 
     @property
     def rows_per_s(self) -> float:
@@ -141,6 +155,9 @@ class BackfillReport:
             "ranges_done": self.ranges_done,
             "ranges_already_done": self.ranges_skipped,
             "timeout_splits": self.timeout_splits,
+            "vacuums": self.vacuums,
+            "vacuum_s": round(self.vacuum_s, 2),
+            "vacuums_skipped": self.vacuums_skipped,
             "throttle_sees_other_sessions": "yes" if self.blind is None else f"no: {self.blind}",
         }
 
@@ -180,6 +197,8 @@ class BackfillEngine:
                 )
             types = self._key_types(conn, spec)
             estimate = self._estimate(conn, spec, ranges)
+            self._vacuum_every = self._vacuum_every_rows(conn, spec)
+            self._since_vacuum = 0
             for key_range in ranges:
                 self._run_range(conn, spec, key_range, types, report, estimate, started)
         report.seconds = self._clock() - started
@@ -278,6 +297,9 @@ class BackfillEngine:
                 report.batches += 1
                 report.batch_ms.append(elapsed_ms)
                 cursor, carry = upper, carry_out
+                self._since_vacuum += rows
+                if self._vacuum_every and self._since_vacuum >= self._vacuum_every:
+                    self._vacuum(conn, spec, report)
                 size = self._adapt(spec, size, elapsed_ms, max_batch)
                 if pause_ratio > 0:
                     pause = elapsed_ms * pause_ratio / 1000
@@ -478,6 +500,47 @@ class BackfillEngine:
             (spec.name, key_range.id),
         ).fetchone()
         return (list(cursor) if cursor else None), int(carry), bool(finished), int(rows)
+
+    # -- dead space ------------------------------------------------------------------------
+    def _vacuum_every_rows(self, conn: psycopg.Connection, spec: Backfill) -> int:
+        """Rows rewritten between two VACUUMs (0: never), from the planner's row count (free)."""
+        fraction = self.settings.vacuum_every_fraction
+        if fraction <= 0:
+            return 0
+        row = conn.execute("SELECT reltuples FROM pg_class WHERE oid = to_regclass(%s)", (spec.table,)).fetchone()
+        if not row or not row[0] or row[0] <= 0:
+            return 0  # never analyzed: autovacuum's business
+        return max(spec.min_batch, int(row[0] * fraction))
+
+    def _vacuum(self, conn: psycopg.Connection, spec: Backfill, report: BackfillReport) -> None:
+        """A plain VACUUM of the walked table, so the pass reuses the space its dead versions hold.
+
+        Between batches, on the engine's autocommit session (VACUUM cannot run in a
+        transaction). It takes SHARE UPDATE EXCLUSIVE, which blocks neither reads nor writes,
+        and waits at most lock_timeout for it. A long transaction elsewhere only makes it free
+        less (it never waits for one); it is skipped, never fatal, when it cannot run."""
+        self._since_vacuum = 0
+        t0 = self._clock()
+        try:
+            conn.execute("SELECT set_config('statement_timeout', %s, false)",
+                         (f"{max(1, int(self.settings.vacuum_timeout_s * 1000))}ms",))
+            try:
+                conn.execute(sql.SQL("VACUUM {}").format(_table(spec.table)))
+            finally:
+                conn.execute("SELECT set_config('statement_timeout', %s, false)", (f"{self._timeout_ms()}ms",))
+        except (pgerrors.LockNotAvailable, pgerrors.QueryCanceled, pgerrors.InsufficientPrivilege) as exc:
+            if isinstance(exc, pgerrors.QueryCanceled) and not _is_statement_timeout(exc):
+                raise  # an operator's cancel stops the backfill, as for a batch
+            report.vacuums_skipped += 1
+            self.log.warning(
+                f"{spec.name}: VACUUM {spec.table} skipped ({str(exc).splitlines()[0]}); the backfill goes on and "
+                f"autovacuum or the rollout's final VACUUM frees the space later"
+            )
+            return
+        seconds = self._clock() - t0
+        report.vacuums += 1
+        report.vacuum_s += seconds
+        self.log.info(f"{spec.name}: VACUUM {spec.table} in {seconds:.1f} s (every {self._vacuum_every:,} rows)")
 
     # -- pacing ----------------------------------------------------------------------------
     def _adapt(self, spec: Backfill, size: int, elapsed_ms: float, max_batch: int) -> int:

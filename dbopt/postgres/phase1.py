@@ -55,13 +55,26 @@ SEQUENCE_INIT_COUNTERS = Backfill(
     target_batch_ms=50,  # holds conversation row locks: keep batches short
     initial_batch=500,
 )
-SEQUENCE_NUMBERING = Backfill(
-    name="sequence_number/number_messages",
-    table="messages",
-    key=("conversation_id", "created_at", "id"),
-    batch_path=f"{P}/sequence_number/060_number_messages.batch.sql",
-    watch_tables=("messages",),
-)
+
+
+def sequence_numbering(ts_literal: str) -> Backfill:
+    """Pass 2 numbers each message and sets its content_tsv in the same UPDATE.
+
+    Every message is rewritten once instead of twice (a second pass would leave a second
+    dead version of every row and a second set of index entries: the table ended at 1.60x
+    its compacted size, docs/postgres.md). So the content_tsv trigger and column go in
+    before this pass, and the content_tsv backfill that follows only sweeps what it missed."""
+    return Backfill(
+        name="sequence_number/number_messages",
+        table="messages",
+        key=("conversation_id", "created_at", "id"),
+        batch_path=f"{P}/sequence_number/060_number_messages.batch.sql",
+        render={"ts_config": ts_literal},
+        watch_tables=("messages",),
+    )
+
+
+SEQUENCE_NUMBERING = sequence_numbering("'simple'::regconfig")  # for its name and SQL file; run sequence_numbering()
 SEQUENCE_COUNTER_DEFAULT = _sql("sequence_number", "070_counter_default")
 # Conversations created before the default existed still hold NULL: pass 1 again.
 SEQUENCE_SWEEP_COUNTERS = replace(SEQUENCE_INIT_COUNTERS, name="sequence_number/sweep_counters")
@@ -128,9 +141,18 @@ def content_tsv_backfill(ts_literal: str) -> Backfill:
 
 CONTENT_TSV_INDEX = [_index("content_tsv", "050_gin_index")]
 
-# --- the end: statistics for what the rollout changed, before the checks read plans --------
+# --- the end: dead space marked reusable and statistics for what the rollout changed ---------
 
-ANALYZE_CHANGED = Sql("analyze/010_analyze", f"{P}/analyze/010_analyze.sql", rerun=True, statement_timeout_s=900)
+# VACUUM cannot run in a transaction block: each statement of the file runs on its own,
+# under lock_timeout (with the runner's retries) and this statement_timeout.
+ANALYZE_CHANGED = Sql(
+    "analyze/010_analyze", f"{P}/analyze/010_analyze.sql", rerun=True, statement_timeout_s=3600, transactional=False
+)
+# Then REINDEX INDEX CONCURRENTLY of the indexes the rewrite left >20% bigger than a compact
+# build (the runner's reindex_bloated; the query is read only).
+BLOATED_INDEXES = Sql("analyze/020_bloated_indexes", f"{P}/analyze/020_bloated_indexes.sql", rerun=True)
+# The tables the rollout rewrites, whose cost (sizes, dead tuples, WAL) every backfill reports.
+CHANGED_TABLES = ("messages", "conversations")
 
 # --- everything, and its undoing --------------------------------------------------------------
 

@@ -54,6 +54,9 @@ BOUNDS: dict[str, Bound] = {
     # BackfillConfig, checked for every op of the run before its first step.
     "target_batch_ms": Bound(1, 10_000, "longer batches hold row locks and WAL bursts longer"),
     "pause_ratio": Bound(0, 100, "a negative pause makes no sense", integer=False),
+    "vacuum_every_fraction": Bound(
+        0, 1, "a fraction of the table's rows (0 leaves dead space to autovacuum)", integer=False
+    ),
     "max_transaction_age_s": Bound(1, 7 * 86400, "0 would pause on every transaction", integer=False),
     "max_replication_lag_s": Bound(0.1, 86400, "0 would pause on any lag", integer=False),
     "max_pause_s": Bound(1, 7 * 86400, "0 would fail at the first pause", integer=False),

@@ -404,6 +404,55 @@ class MigrationRunner:
             f"{_blocker_sentence(last_blockers)}); rerun the job when the database is quieter."
         )
 
+    # -- REINDEX INDEX CONCURRENTLY of bloated indexes --------------------------------------
+    def reindex_bloated(self, query: Sql) -> list[StepResult]:
+        """Rebuild, online, each index `query` returns (qualified, index_name, bytes, estimate).
+
+        REINDEX CONCURRENTLY takes SHARE UPDATE EXCLUSIVE (writers go on) and, like CREATE
+        INDEX CONCURRENTLY, waits for older transactions, under the index builds' timeouts. It
+        only saves space: one that fails is logged, its half-built copy (`<index>_ccnew`,
+        INVALID) dropped concurrently, and the run goes on with the old index."""
+        results: list[StepResult] = []
+        with self.connector.dedicated(autocommit=True) as conn:
+            conn.execute(f"SET lock_timeout = {int(self.settings.lock_timeout_ms)}")
+            conn.execute(f"SET statement_timeout = {int(self.settings.statement_timeout_s * 1000)}")
+            found = conn.execute(query.text()).fetchall()
+            for qualified, index, before, estimate in found:
+                self._drop_invalid_copies(conn, qualified, index)
+                started = time.monotonic()
+                conn.execute(f"SET lock_timeout = {int(self.settings.index_lock_timeout_s * 1000)}")
+                conn.execute(f"SET statement_timeout = {int(self.settings.index_statement_timeout_s * 1000)}")
+                try:
+                    conn.execute(f"REINDEX INDEX CONCURRENTLY {qualified}")
+                except psycopg.Error as exc:
+                    self.log.warning(
+                        f"REINDEX INDEX CONCURRENTLY {index} stopped ({_first_line(exc)}); the index stays as it was "
+                        f"({before / 2**20:,.0f} MB); its half-built copy is dropped"
+                    )
+                    self._drop_invalid_copies(conn, qualified, index)
+                    results.append(StepResult(f"{query.name} {index}", "skipped", detail=_first_line(exc)))
+                    continue
+                after = conn.execute("SELECT pg_relation_size(%s::regclass)", (qualified,)).fetchone()[0]
+                seconds = time.monotonic() - started
+                detail = (f"{index}: {before / 2**20:,.1f} MB -> {after / 2**20:,.1f} MB (estimate of a compact "
+                          f"build {estimate / 2**20:,.1f} MB), rebuilt concurrently in {seconds:.1f} s")
+                self.log.info(detail)
+                results.append(StepResult(f"{query.name} {index}", "applied", seconds, 1, detail))
+        return results
+
+    def _drop_invalid_copies(self, conn: psycopg.Connection, qualified: str, index: str) -> None:
+        """INVALID `<index>_ccnew*` copies a stopped REINDEX CONCURRENTLY left."""
+        copies = conn.execute(
+            "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_index i ON i.indexrelid = c.oid "
+            "WHERE NOT i.indisvalid AND c.relname LIKE %s AND n.oid = (SELECT relnamespace FROM pg_class "
+            "WHERE oid = %s::regclass)",
+            (index.replace("_", r"\_") + r"\_ccnew%", qualified),
+        ).fetchall()
+        for (copy,) in copies:
+            conn.execute(f"SET lock_timeout = {int(self.settings.index_lock_timeout_s * 1000)}")
+            conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {copy}")
+
     def _drop_index_concurrently(self, conn: psycopg.Connection, table: str, index: str) -> None:
         qualified = conn.execute(
             "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname) FROM pg_class c "

@@ -241,3 +241,59 @@ def test_the_eta_comes_from_the_catalog_not_a_count_of_the_table(table: str) -> 
     assert report.rows == ROWS
     assert sum(_share(r) for r in uuid_ranges(16)) == 1.0
     assert _share(uuid_ranges(16)[3]) == 1 / 16
+
+
+def _analyzed(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE bf")  # the engine spaces its VACUUMs by the planner's row count
+
+
+def _manual_vacuums(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = 'bf'::regclass").fetchone()[0]
+
+
+def test_vacuums_as_it_goes_and_a_long_transaction_does_not_hold_it_up(table: str) -> None:
+    """A snapshot older than the walk keeps every dead version alive; VACUUM frees less but never waits for it."""
+    _analyzed(table)
+    old = psycopg.connect(table, application_name="long-reader")
+    old.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+    old.execute("SELECT count(*) FROM bf").fetchone()  # holds its snapshot from here on
+    try:
+        report = BackfillEngine(PgConnector(table), settings=BackfillSettings(vacuum_every_fraction=0.25)).run(
+            spec("hit", max_batch=200)
+        )
+        assert old.execute("SELECT count(*) FROM bf WHERE hits = 0").fetchone()[0] == ROWS  # still its old snapshot
+    finally:
+        old.close()
+    assert hits(table) == {1: ROWS}
+    assert report.vacuums >= 3 and report.vacuums_skipped == 0
+    assert report.metadata()["vacuums"] == report.vacuums
+
+
+def test_a_vacuum_that_cannot_get_its_lock_is_skipped_and_the_backfill_goes_on(table: str, caplog) -> None:
+    """Another maintenance command (here a held SHARE UPDATE EXCLUSIVE lock) makes VACUUM give up at lock_timeout."""
+    import logging
+
+    _analyzed(table)
+    vacuums_before = _manual_vacuums(table)
+    holder = psycopg.connect(table)
+    holder.execute("LOCK TABLE bf IN SHARE UPDATE EXCLUSIVE MODE")  # what autovacuum or an index build holds
+    try:
+        with caplog.at_level(logging.WARNING, logger="dbopt.backfill"):
+            report = BackfillEngine(
+                PgConnector(table), settings=BackfillSettings(vacuum_every_fraction=0.5, lock_timeout_ms=100)
+            ).run(spec("hit", max_batch=200))
+    finally:
+        holder.close()
+    assert hits(table) == {1: ROWS}
+    assert report.vacuums == 0 and report.vacuums_skipped >= 1
+    assert any("VACUUM bf skipped (canceling statement due to lock timeout)" in r.getMessage() for r in caplog.records)
+    assert _manual_vacuums(table) == vacuums_before
+
+
+def test_no_vacuum_when_it_is_switched_off(table: str) -> None:
+    _analyzed(table)
+    report = BackfillEngine(PgConnector(table), settings=BackfillSettings(vacuum_every_fraction=0)).run(spec("hit"))
+    assert hits(table) == {1: ROWS}
+    assert report.vacuums == 0 and report.vacuums_skipped == 0

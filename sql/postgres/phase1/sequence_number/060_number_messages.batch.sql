@@ -3,6 +3,11 @@
 -- small transactions): number the messages that existed before the trigger, 1..N per
 -- conversation in (created_at, id) order.
 --
+-- The same UPDATE sets content_tsv (as the content_tsv trigger, installed before this pass,
+-- would: /*{{ts_config}}*/ 'simple'::regconfig), so every message is rewritten once, not once per new column:
+-- each rewrite leaves a dead version and, with full pages, a new entry in every index.
+-- The content_tsv backfill after this pass then only sweeps rows this one did not reach.
+--
 -- Only rows still NULL are numbered: rows inserted since the trigger already carry
 -- numbers above their conversation's initial count, which this pass never exceeds.
 -- /*{{carry}}*/ 0 is the last number given in the conversation where the previous batch
@@ -25,7 +30,9 @@ numbered AS (
 
 updated AS (
     UPDATE messages AS m
-    SET sequence_number = n.seq
+    SET
+        sequence_number = n.seq,
+        content_tsv = coalesce(m.content_tsv, to_tsvector(/*{{ts_config}}*/ 'simple'::regconfig, m.content))
     FROM numbered AS n
     WHERE m.id = n.id AND m.sequence_number IS NULL
     RETURNING m.conversation_id, m.sequence_number
