@@ -295,7 +295,8 @@ def backfill_assets(
     by_range = dg.asset(
         name=f"{name}_by_range",
         **{**common, "tags": {**common.get("tags", {}), **PARALLEL_TAG}},
-        deps=deps,
+        # A range run orders its backfills as the job does (content_tsv after the numbering, which sets it).
+        deps=[f"{d}_by_range" if d.endswith("_backfill") else d for d in deps],
         pool="postgres_backfill",
         partitions_def=RANGE_PARTITIONS,
         metadata=metadata,
