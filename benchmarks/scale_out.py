@@ -110,8 +110,11 @@ def scale_out(admin: str, url: str, pool: int, home: Path) -> tuple[float, int]:
             with dg.DagsterInstance.from_config(str(home)) as instance:
                 while True:
                     runs = instance.get_runs(dg.RunsFilter(job_name="backfill_by_range"))
-                    if any(r.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED) for r in runs):
-                        raise SystemExit(f"a range run failed; see {home / 'daemon.log'}")
+                    failed = [r for r in runs if r.status in (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)]
+                    if failed:
+                        errors = [e.message for e in instance.all_logs(failed[0].run_id)
+                                  if e.dagster_event and e.dagster_event.is_failure]
+                        raise SystemExit(f"range run {failed[0].tags.get('dagster/partition')} failed: {errors[:3]}")
                     if len(runs) == 16 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs):
                         break
                     time.sleep(1)
