@@ -76,6 +76,10 @@ def plan_metadata(plan: rollout_plan.Plan) -> dict[str, dg.MetadataValue]:
 def postgres_plan(context: dg.AssetExecutionContext, config: PostgresPlanConfig,
                   postgres: PostgresResource) -> dg.MaterializeResult:
     """An operator sees what each step will lock and how long it will take here before it starts."""
+    # The run's settings first, in the rollout's own words: the plan samples with some of them.
+    run_config = context.run.run_config or {}
+    postgres.check_settings({op: dict((entry or {}).get("config") or {})
+                             for op, entry in (run_config.get("ops") or {}).items()})
     settings = plan_settings(config, postgres)
     settings.check()
     plan = rollout_plan.compute(postgres.connector(), ts_literal=postgres.ts_config_literal(), settings=settings)

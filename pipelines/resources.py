@@ -89,6 +89,12 @@ class PostgresResource(dg.ConfigurableResource):
             )
         return self._connector
 
+    def check_settings(self, op_configs: dict[str, dict[str, Any]]) -> None:
+        """Every setting of the run (this resource's and each op's) in bounds, or one sentence; reads nothing."""
+        values = {name: getattr(self, name) for name in rollout.BOUNDS if hasattr(self, name)}
+        rollout.check_settings(values, op_configs)
+        self.ts_config_literal()
+
     def begin_rollout(self, *, owner: str, shared: bool, op_configs: dict[str, dict[str, Any]]) -> str | None:
         """Before a run's first change: every setting checked, the server checked, the rollout lock taken.
 
@@ -96,9 +102,7 @@ class PostgresResource(dg.ConfigurableResource):
         first time, None after."""
         if self._rollout_lock is not None and self._rollout_lock.held:
             return None
-        values = {name: getattr(self, name) for name in rollout.BOUNDS if hasattr(self, name)}
-        rollout.check_settings(values, op_configs)
-        self.ts_config_literal()
+        self.check_settings(op_configs)
         connector = self.connector()
         with connector.connection() as conn:
             version = rollout.check_server(

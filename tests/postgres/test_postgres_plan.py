@@ -129,7 +129,8 @@ def test_a_bad_config_value_is_one_sentence(seeded_pg_url: str) -> None:
     result = run_job(seeded_pg_url, "preflight_postgres",
                      {"ops": {"postgres_plan": {"config": {"sample_rows": 10}}}})
     assert not result.success
-    [message] = {m.strip() for m in failures(result)}
+    # (not the preflight's warnings: autovacuum is off on CI's PostgreSQL 15)
+    [message] = {m.strip() for m in failures(result) if not m.startswith("check ")}
     assert message.endswith(
         "Nothing was sampled: sample_rows in the config of postgres_plan is 10 but must be between 1,000 and "
         "2,000,000; fix it in the run's config and launch the run again."
