@@ -40,6 +40,9 @@ from dbopt.embedded.redis import EmbeddedRedis  # noqa: E402
 # Where each PostgreSQL server runs the suite: PostgreSQL 16 only the PostgreSQL modules.
 PG16_ONLY_UNDER = Path(__file__).parent / "postgres"
 PG16_LEAVES_OUT = {"test_phase1_killed_twice_with_sigkill_and_resumed"}
+# Mechanisms no server version changes (the checks' sampling, the plan's rolled-back replay, the
+# rollout's VACUUM and REINDEX): on the embedded PostgreSQL 18 only, autovacuum on as in production.
+EMBEDDED_ONLY_MODULES = {"test_check_scope.py", "test_postgres_plan.py", "test_rollout_cost.py"}
 ONE_SERVER_ONLY = {"test_daemon_turns_the_partition_alert_into_partition_cleanup",
                    "test_range_runs_go_through_the_daemon_capped_by_the_pool_while_the_application_writes"}
 
@@ -116,7 +119,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     - a test on both PostgreSQL and Redis runs on the embedded pair and on the system pair,
       not on the mixed pairs (which exercise nothing the two pairs do not);
     - the daemon end-to-end test (a team deployment) runs on the system server when there is
-      one, as a team's would, else on the embedded one."""
+      one, as a team's would, else on the embedded one;
+    - the modules of EMBEDDED_ONLY_MODULES run on the embedded PostgreSQL 18 only."""
     pair_servers = "system" in _pg_servers() and "system" in _redis_servers()
     keep, drop = [], []
     for item in items:
@@ -127,7 +131,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             PG16_ONLY_UNDER not in Path(str(item.path)).parents or name in PG16_LEAVES_OUT)
         mixed = pair_servers and pg in ("embedded", "system") and rd is not None and rd != pg
         daemon_twice = "system" in _pg_servers() and pg == "embedded" and name in ONE_SERVER_ONLY
-        (drop if mixed or on_pg16 or daemon_twice else keep).append(item)
+        not_embedded = pg not in (None, "embedded") and Path(str(item.path)).name in EMBEDDED_ONLY_MODULES
+        (drop if mixed or on_pg16 or daemon_twice or not_embedded else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
