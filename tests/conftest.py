@@ -40,6 +40,9 @@ from dbopt.embedded.redis import EmbeddedRedis  # noqa: E402
 # Where each PostgreSQL server runs the suite: PostgreSQL 16 only the PostgreSQL modules.
 PG16_ONLY_UNDER = Path(__file__).parent / "postgres"
 PG16_LEAVES_OUT = {"test_phase1_killed_twice_with_sigkill_and_resumed"}
+# Modules of tests/postgres about dbopt's own machinery (the backfill engine, the rollout lock, the
+# GX timeout), which no server version changes: on 18 and 15, not on 16 as well.
+PG16_LEAVES_OUT_MODULES = {"test_backfill.py", "test_rollout_guard.py", "test_gx_timeout.py"}
 # Mechanisms no server version changes (the checks' sampling, the plan's rolled-back replay, the
 # rollout's VACUUM and REINDEX): on the embedded PostgreSQL 18 only, autovacuum on as in production.
 EMBEDDED_ONLY_MODULES = {"test_check_scope.py", "test_postgres_plan.py", "test_rollout_cost.py"}
@@ -115,7 +118,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Keep the suite within its time on a 2-core machine, every server still covered
     (deselected, not skipped):
     - PostgreSQL 16 runs tests/postgres/** only, less the SIGKILL-and-resume test (it tests
-      process death, which no server version changes; it runs on 18 and 15);
+      process death, which no server version changes; it runs on 18 and 15) and the modules of
+      PG16_LEAVES_OUT_MODULES (dbopt's own machinery);
     - a test on both PostgreSQL and Redis runs on the embedded pair and on the system pair,
       not on the mixed pairs (which exercise nothing the two pairs do not);
     - the daemon end-to-end test (a team deployment) runs on the system server when there is
@@ -128,7 +132,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         pg, rd = params.get("pg_admin_url"), params.get("redis_url")
         name = getattr(item, "originalname", item.name)
         on_pg16 = pg == "pg16" and (
-            PG16_ONLY_UNDER not in Path(str(item.path)).parents or name in PG16_LEAVES_OUT)
+            PG16_ONLY_UNDER not in Path(str(item.path)).parents or name in PG16_LEAVES_OUT
+            or Path(str(item.path)).name in PG16_LEAVES_OUT_MODULES)
         mixed = pair_servers and pg in ("embedded", "system") and rd is not None and rd != pg
         daemon_twice = "system" in _pg_servers() and pg == "embedded" and name in ONE_SERVER_ONLY
         not_embedded = pg not in (None, "embedded") and Path(str(item.path)).name in EMBEDDED_ONLY_MODULES
