@@ -73,3 +73,12 @@ def verdict(findings: Sequence[Finding]) -> Verdict:
     if any(f.verdict is Verdict.WARN for f in findings):
         return Verdict.WARN
     return Verdict.GO
+
+
+def human_bytes(n: float) -> str:
+    """A size as people read it (1.5 GiB), in the plans and findings of every system."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+    return f"{n:,.1f} TiB"

@@ -28,7 +28,7 @@ from dbopt.clickhouse.client import ClickHouse
 from dbopt.clickhouse.ddl import ident
 from dbopt.clickhouse.repartition import CDC_TABLES, PARTITION_KEY
 from dbopt.errors import DboptError
-from dbopt.preflight import Finding, go, no_go, verdict, warn
+from dbopt.preflight import Finding, go, human_bytes, no_go, verdict, warn
 
 DIR = "clickhouse/clickhouse_preflight"
 # Rollups (post_metrics_1h, user_author_90d) and the candidate tables, as a share of the
@@ -78,14 +78,6 @@ class TableFigures:
     def copy_bytes(self) -> int:
         """What the repartition writes for this table: nothing once it is partitioned."""
         return 0 if self.partitioned else self.bytes
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n:,.1f} TiB"
 
 
 def parse_version(text: str) -> tuple[int, ...]:

@@ -41,6 +41,7 @@ from dbopt.postgres import ledger, phase1, sqlrun
 from dbopt.postgres.backfill import Backfill, BackfillEngine, BackfillSettings
 from dbopt.postgres.connect import PgConnector
 from dbopt.postgres.runner import ConcurrentIndex, Sql
+from dbopt.preflight import human_bytes
 
 DIR = "postgres/postgres_plan"
 TABLES = ("conversations", "conversation_members", "messages", "message_attachments", "posts")
@@ -149,14 +150,6 @@ class Plan:
         return {"steps": [asdict(s) for s in self.steps], "calibration": asdict(self.calibration),
                 "seconds": self.seconds, "low_s": self.low_s, "high_s": self.high_s,
                 "disk_bytes": self.disk_bytes, "wal_bytes": self.wal_bytes, "notes": self.notes}
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
-        n /= 1024
-    return f"{n:,.1f} TiB"
 
 
 # --- locks, read from the SQL ---------------------------------------------------------------
