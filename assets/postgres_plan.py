@@ -7,6 +7,7 @@ import dagster as dg
 from pydantic import Field
 
 from dbopt.postgres import rollout_plan
+from pipelines import check_scope
 from pipelines.failures import operator_errors
 from pipelines.findings_metadata import detail_table
 from pipelines.metadata import OWNERS, sql_references
@@ -82,7 +83,9 @@ def postgres_plan(context: dg.AssetExecutionContext, config: PostgresPlanConfig,
                              for op, entry in (run_config.get("ops") or {}).items()})
     settings = plan_settings(config, postgres)
     settings.check()
-    plan = rollout_plan.compute(postgres.connector(), ts_literal=postgres.ts_config_literal(), settings=settings)
+    full_checks = check_scope.mode_of(context.run.tags) == check_scope.FULL
+    plan = rollout_plan.compute(postgres.connector(), ts_literal=postgres.ts_config_literal(), settings=settings,
+                                full_checks=full_checks)
     for line in rollout_plan.format_plan(plan):
         context.log.info(line)
     return dg.MaterializeResult(metadata=plan_metadata(plan))

@@ -31,7 +31,7 @@ def content_tsv_trigger_enabled(postgres: PostgresResource) -> dg.AssetCheckResu
     "content_tsv_backfill",
     blocking=True,
     description=(
-        "Great Expectations suite, in-database: no message without content_tsv, and content_tsv equals "
+        "In-database suite (Great Expectations 1.x with the tag dbopt/checks=full, the same queries directly otherwise): no message without content_tsv, and content_tsv equals "
         "to_tsvector(<text_search_config>, content)." + check_scope.DESCRIPTION
     ),
 )

@@ -39,7 +39,7 @@ def counter_triggers_enabled(postgres: PostgresResource) -> dg.AssetCheckResult:
     "conversation_counters_backfill",
     blocking=True,
     description=(
-        "Great Expectations suite, in-database: member_count and last_message_id/at equal a recount, read in one "
+        "In-database suite (Great Expectations 1.x with the tag dbopt/checks=full, the same queries directly otherwise): member_count and last_message_id/at equal a recount, read in one "
         "snapshot (exact while writers are busy)." + check_scope.DESCRIPTION
     ),
 )

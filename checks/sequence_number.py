@@ -51,7 +51,7 @@ def set_message_sequence_enabled(postgres: PostgresResource) -> dg.AssetCheckRes
     "sequence_number_backfill",
     blocking=True,
     description=(
-        "Great Expectations suite, in-database: no message without a sequence number, no number used twice in a "
+        "In-database suite (Great Expectations 1.x with the tag dbopt/checks=full, the same queries directly otherwise): no message without a sequence number, no number used twice in a "
         "conversation, no conversation counter below its highest number (or still NULL)." + check_scope.DESCRIPTION
     ),
 )

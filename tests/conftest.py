@@ -48,6 +48,11 @@ PG16_LEAVES_OUT_MODULES = {"test_backfill.py", "test_rollout_guard.py", "test_gx
 EMBEDDED_ONLY_MODULES = {"test_check_scope.py", "test_postgres_plan.py", "test_rollout_cost.py"}
 ONE_SERVER_ONLY = {"test_daemon_turns_the_partition_alert_into_partition_cleanup",
                    "test_range_runs_go_through_the_daemon_capped_by_the_pool_while_the_application_writes"}
+# Tests of what no server version changes, on the embedded PostgreSQL 18 only: process death
+# and resume (dbopt's ledger and checkpoints), and the workload benchmark's job (its plan
+# queries run on every server in phase1_postgres_contract's check).
+EMBEDDED_ONLY_TESTS = {"test_phase1_killed_twice_with_sigkill_and_resumed",
+                       "test_before_and_after_phase1_make_the_plans_table"}
 
 
 def _pg_servers() -> list[str]:
@@ -124,7 +129,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
       not on the mixed pairs (which exercise nothing the two pairs do not);
     - the daemon end-to-end test (a team deployment) runs on the system server when there is
       one, as a team's would, else on the embedded one;
-    - the modules of EMBEDDED_ONLY_MODULES run on the embedded PostgreSQL 18 only."""
+    - the modules of EMBEDDED_ONLY_MODULES and the tests of EMBEDDED_ONLY_TESTS run on the
+      embedded PostgreSQL 18 only."""
     pair_servers = "system" in _pg_servers() and "system" in _redis_servers()
     keep, drop = [], []
     for item in items:
@@ -136,7 +142,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             or Path(str(item.path)).name in PG16_LEAVES_OUT_MODULES)
         mixed = pair_servers and pg in ("embedded", "system") and rd is not None and rd != pg
         daemon_twice = "system" in _pg_servers() and pg == "embedded" and name in ONE_SERVER_ONLY
-        not_embedded = pg not in (None, "embedded") and Path(str(item.path)).name in EMBEDDED_ONLY_MODULES
+        not_embedded = pg not in (None, "embedded") and (
+            Path(str(item.path)).name in EMBEDDED_ONLY_MODULES or name in EMBEDDED_ONLY_TESTS)
         (drop if mixed or on_pg16 or daemon_twice or not_embedded else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)

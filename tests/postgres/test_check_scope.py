@@ -8,7 +8,10 @@ import uuid
 import dagster as dg
 import psycopg
 
+from dbopt import sqlfiles
 from dbopt.postgres.traffic import Traffic
+from pipelines import gx_postgres, postgres_results
+from pipelines.resources import PostgresResource
 from tests.postgres.conftest import failures, run_job
 
 RANGE_A = ("a0000000-0000-0000-0000-000000000000", "b0000000-0000-0000-0000-000000000000")
@@ -62,6 +65,7 @@ def test_sampled_checks_read_the_ranges_the_run_wrote_in_full_and_catch_a_corrup
     assert _meta(tsv, "messages whose content_tsv differs from their content") == 1
     assert bad_message in _meta(tsv, "sample: messages whose content_tsv differs from their content")
     assert "the key ranges this run wrote (a) in full" in _meta(tsv, "check_scope")
+    assert _meta(tsv, "check_engine") == postgres_results.SQL_ENGINE
     counters = checks["conversation_counters_match_recount"]
     assert not counters.passed
     assert _meta(counters, "changed_ranges") == bad_conversation[0]
@@ -85,8 +89,37 @@ def test_a_corruption_outside_the_changed_ranges_is_caught_by_the_full_mode(phas
     tsv = _evaluations(full)["content_tsv_matches_content"]
     assert not tsv.passed
     assert _meta(tsv, "check_mode") == "full"
+    assert _meta(tsv, "check_engine") == postgres_results.GX_ENGINE
     assert _meta(tsv, "messages whose content_tsv differs from their content") == 1
     assert bad_message in _meta(tsv, "sample: messages whose content_tsv differs from their content")
+
+
+def test_both_engines_find_the_same_offending_rows(phase1_pg_url: str) -> None:
+    """The default scope runs the suites' queries directly, the full mode through Great
+    Expectations: on the same corrupted rows every query counts the same in both."""
+    with psycopg.connect(phase1_pg_url, autocommit=True) as conn:
+        _corrupt_tsv(conn, inside=True)
+        conn.execute("UPDATE messages SET content_tsv = NULL WHERE id = (SELECT id FROM messages ORDER BY id DESC LIMIT 1)")
+        conn.execute("UPDATE conversations SET member_count = member_count + 1 "
+                     "WHERE id = (SELECT id FROM conversations ORDER BY id LIMIT 1)")
+        conn.execute("ALTER TABLE messages DROP CONSTRAINT IF EXISTS messages_conversation_sequence_key")
+        conn.execute("UPDATE messages SET sequence_number = sequence_number + 1 WHERE id = ("
+                     "SELECT id FROM messages WHERE sequence_number = 2 ORDER BY id LIMIT 1)")
+    every_row = {"changed": "true", "sampled": "false", "ts_config": "'simple'::regconfig"}
+    folders = {"messages": ("content_tsv", "sequence_number"), "conversations": ("conversation_counters",)}
+    postgres = PostgresResource(database_url=phase1_pg_url)
+    found = 0
+    for table, names in folders.items():
+        queries = {
+            f"{name}/{path.stem}": sqlfiles.load(f"postgres/checks/{name}/{path.name}", every_row).strip().rstrip(";")
+            for name in names for path in sorted(sqlfiles.sql_path(f"postgres/checks/{name}").glob("*.sql"))
+        }
+        direct = postgres_results.count_offending(postgres, queries)
+        suite = gx_postgres.validate(phase1_pg_url, table, [gx_postgres.Expectation("no_rows", n, query=q)
+                                                            for n, q in queries.items()])
+        assert [(o.name, o.observed) for o in direct] == [(o.name, o.observed) for o in suite]
+        found += sum(o.observed for o in direct)
+    assert found >= 4  # the corruptions above were seen, not a vacuous agreement on zero
 
 
 def test_a_bad_check_mode_tag_is_one_sentence_before_anything_runs(seeded_pg_url: str) -> None:
