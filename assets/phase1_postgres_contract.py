@@ -14,7 +14,7 @@ from pipelines.resources import PostgresResource
     deps=["sequence_number_constraints", "conversation_counters_backfill", "content_tsv_index"],
     metadata=sql_references(phase1.ANALYZE_CHANGED, phase1.BLOATED_INDEXES),
     description=(
-        "The end of Phase 1.1 on PostgreSQL: VACUUM (ANALYZE) of the tables the rollout changed (online, not FULL: "
+        "The end of Phase 1.1 on PostgreSQL: VACUUM (ANALYZE) of the tables the rollout changed, on a run after a change (online, not FULL: "
         "it blocks neither reads nor writes), so that the space of the backfills' dead versions is reusable and the "
         "planner has statistics for the new columns; then REINDEX INDEX CONCURRENTLY of the indexes the rewrite left "
         ">20% bigger than a compact build; reports sizes, dead tuples and WAL before and after; then records the schema as the "
@@ -39,7 +39,9 @@ def phase1_postgres_contract(context: dg.AssetExecutionContext, postgres: Postgr
         metadata={
             # Not "applied": ANALYZE runs on every run, and a second run must still show it applied no change.
             "analyze": dg.MetadataValue.md(
-                "VACUUM (ANALYZE) messages, conversations: " + "; ".join(r.detail for r in analyzed if r.detail)
+                "skipped: VACUUM (ANALYZE) already ran after the rollout's last change"
+                if all(r.outcome == "skipped" for r in analyzed)
+                else "VACUUM (ANALYZE) messages, conversations: " + "; ".join(r.detail for r in analyzed if r.detail)
             ),
             "reindexed": dg.MetadataValue.md("\n".join(f"- {r.detail}" for r in reindexed) or "none"),
             "schema_fingerprint": dg.MetadataValue.text(fingerprint.digest(now)),

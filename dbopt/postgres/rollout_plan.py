@@ -350,7 +350,11 @@ def applied_steps(conn: psycopg.Connection, steps: Sequence[Sql | ConcurrentInde
     done = set()
     for step in steps:
         if isinstance(step, Sql) and step.rerun:
-            continue  # runs every time (ANALYZE)
+            # Runs whenever its guard says there is something to do (ANALYZE: after a change).
+            guard = step.guard()
+            if guard and conn.execute(guard).fetchone()[0]:
+                done.add(step.name)
+            continue
         checksum = step.checksum() if isinstance(step, Backfill) else sqlfiles.checksum(step.text())
         entry = ledger.latest_applied(conn, step.name)
         if entry is not None and entry.checksum == checksum:
