@@ -139,25 +139,6 @@ class BackfillReport:
         busy = self.seconds - self.paused_s
         return self.rows / busy if busy > 0 else 0.0
 
-    def metadata(self) -> dict[str, float | int | str]:
-        return {
-            "rows": self.rows,
-            "rows_before_resume": self.rows_before,
-            "batches": self.batches,
-            "seconds": round(self.seconds, 2),
-            "rows_per_s": round(self.rows_per_s, 1),
-            "paused_s": round(self.paused_s, 2),
-            "lock_retries": self.lock_retries,
-            "final_batch_size": self.batch_size,
-            "ranges_done": self.ranges_done,
-            "ranges_already_done": self.ranges_skipped,
-            "timeout_splits": self.timeout_splits,
-            "vacuums": self.vacuums,
-            "vacuum_s": round(self.vacuum_s, 2),
-            "vacuums_skipped": self.vacuums_skipped,
-            "throttle_sees_other_sessions": "yes" if self.blind is None else f"no: {self.blind}",
-        }
-
 
 class BackfillEngine(session.Worker[BackfillSettings]):
     """Runs backfills (see the module docstring):
