@@ -9,7 +9,7 @@ import psycopg
 from dbopt import sqlfiles
 from pipelines import gx_postgres
 from pipelines.check_scope import Scope
-from pipelines.metadata import md_text
+from pipelines.metadata import table_of
 from pipelines.resources import PostgresResource
 
 SAMPLE_ROWS = 10
@@ -43,15 +43,15 @@ def no_rows_check(
     metadata: dict[str, Any] = {
         o.name: dg.MetadataValue.int(o.observed) for o in outcomes
     }
-    metadata["suite"] = dg.MetadataValue.md(
-        "| expectation (Great Expectations, in-database) | passed | offending rows |\n|---|---|---|\n"
-        + "\n".join(f"| {o.name} | {'yes' if o.success else 'NO'} | {o.observed:,} |" for o in outcomes)
+    # The suite's expectations (Great Expectations, run in the database).
+    metadata["suite"] = table_of(
+        [{"expectation": o.name, "passed": o.success, "offending_rows": o.observed} for o in outcomes]
     )
     if failed:
         with postgres.connector().connection() as conn:
             for o in failed:
                 if o.name in queries:
-                    metadata[f"sample: {o.name}"] = dg.MetadataValue.md(md_text(sample(conn, queries[o.name])))
+                    metadata[f"sample: {o.name}"] = table_of(sample(conn, queries[o.name]))
         metadata["next_step"] = dg.MetadataValue.text(next_step)
     metadata.update(scope.metadata())
     metadata.update(extra_metadata or {})
