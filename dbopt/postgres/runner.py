@@ -204,26 +204,20 @@ class MigrationRunner(session.Worker[RunnerSettings]):
                         break
                     if self._cancel_autovacuum(step.name, watcher.seen):
                         continue
-                    pause = self._backoff(attempt)
-                    self.log.warning(
-                        f"{step.name}: attempt {attempt}/{self.settings.attempts} gave up its lock wait after "
-                        f"{self.settings.lock_timeout_ms} ms ({session.lock_reason(exc, last_blockers)}); "
-                        f"retrying in {pause:.1f} s"
-                    )
-                    time.sleep(pause)
+                    self._retry_later(attempt, f"{step.name}: attempt {attempt}/{self.settings.attempts} gave up its "
+                                      f"lock wait after {self.settings.lock_timeout_ms} ms "
+                                      f"({session.lock_reason(exc, last_blockers)})")
                     continue
                 except pgerrors.QueryCanceled:
-                    self._ledger_finish(entry, "failed", "statement timeout")
-                    raise DboptError(
+                    raise self._failed(entry, "statement timeout", (
                         f"Step {step.name} ran longer than its statement timeout of {timeout_s:.0f} s and was "
                         f"rolled back; raise the timeout in the job's config or run it at a quieter time."
-                    ) from None
+                    )) from None
                 except psycopg.Error as exc:
-                    self._ledger_finish(entry, "failed", session.first_line(exc))
-                    raise DboptError(
-                        f"Step {step.name} failed and was rolled back: {session.first_line(exc)}; fix the cause and rerun "
-                        f"the job (applied steps are skipped)."
-                    ) from None
+                    raise self._failed(entry, session.first_line(exc), (
+                        f"Step {step.name} failed and was rolled back: {session.first_line(exc)}; fix the cause and "
+                        f"rerun the job (applied steps are skipped)."
+                    )) from None
             seconds = time.monotonic() - started
             detail = f"applied in {seconds:.2f} s after {attempt} attempt(s)"
             self._ledger_finish(entry, "applied", detail)
@@ -266,19 +260,14 @@ class MigrationRunner(session.Worker[RunnerSettings]):
                 except (pgerrors.LockNotAvailable, pgerrors.DeadlockDetected, pgerrors.QueryCanceled) as exc:
                     last_error = session.first_line(exc)
                     last_blockers = watcher.seen or last_blockers
-                    pause = self._backoff(attempt)
-                    self.log.warning(
-                        f"{step.name}: build attempt {attempt} stopped ({session.lock_reason(exc, last_blockers)}); "
-                        f"retrying in {pause:.1f} s"
-                    )
-                    time.sleep(pause)
+                    self._retry_later(attempt, f"{step.name}: build attempt {attempt} stopped "
+                                      f"({session.lock_reason(exc, last_blockers)})")
                     continue
                 except psycopg.Error as exc:
-                    self._ledger_finish(entry, "failed", session.first_line(exc))
-                    raise DboptError(
-                        f"Building index {index} failed: {session.first_line(exc)}; fix the cause and rerun the job (the "
-                        f"INVALID index it may leave is rebuilt automatically)."
-                    ) from None
+                    raise self._failed(entry, session.first_line(exc), (
+                        f"Building index {index} failed: {session.first_line(exc)}; fix the cause and rerun the job "
+                        f"(the INVALID index it may leave is rebuilt automatically)."
+                    )) from None
             if index_state(conn, table, index) != "valid":
                 last_error = "the build finished but the index is not valid"
                 continue
@@ -378,6 +367,17 @@ class MigrationRunner(session.Worker[RunnerSettings]):
                 f"autovacuum will run again shortly"
             )
         return cancelled
+
+    def _retry_later(self, attempt: int, what: str) -> None:
+        """Say why an attempt stopped, then wait out the attempt's backoff."""
+        pause = self._backoff(attempt)
+        self.log.warning(f"{what}; retrying in {pause:.1f} s")
+        time.sleep(pause)
+
+    def _failed(self, entry: int, detail: str, sentence: str) -> DboptError:
+        """Ledger the step as failed; the error to raise."""
+        self._ledger_finish(entry, "failed", detail)
+        return DboptError(sentence)
 
     def _backoff(self, attempt: int) -> float:
         cap = min(self.settings.backoff_max_s, self.settings.backoff_base_s * 2 ** (attempt - 1))
