@@ -5,7 +5,7 @@ from pydantic import Field
 
 from dbopt.clickhouse import ledger, repartition
 from dbopt.errors import DboptError
-from pipelines.clickhouse_steps import PHASE1, connect, md_table, run_lock, sql_references, step_ledger
+from pipelines.clickhouse_steps import PHASE1, connect, run_lock, sql_references, step_ledger, table_of
 from pipelines.failures import operator_errors
 from pipelines.resources import ClickHouseResource
 
@@ -70,7 +70,7 @@ def cdc_partitioning(
     copied = sum(r.rows_copied for r in reports)
     seconds = sum(r.copy_seconds for r in reports)
     return dg.MaterializeResult(metadata={
-        "tables": md_table(rows, ["table", "action", "months", "months_copied", "months_skipped", "recopies",
+        "tables": table_of(rows, ["table", "action", "months", "months_copied", "months_skipped", "recopies",
                                   "rows_copied", "rows_per_s", "caught_up_before_swap", "reconciled_after_swap",
                                   "backup", "views"]),
         "rows_copied": dg.MetadataValue.int(copied),

@@ -5,8 +5,9 @@ from pydantic import Field
 
 from dbopt.clickhouse import candidates, ledger
 from dbopt.clickhouse.candidates import Scoring
-from pipelines.clickhouse_steps import OWNERS, POOL, connect, md_table, run_lock, sql_references, step_ledger
+from pipelines.clickhouse_steps import OWNERS, POOL, connect, run_lock, sql_references, step_ledger, table_of
 from pipelines.failures import operator_errors
+from pipelines.metadata import table_keys
 from pipelines.resources import ClickHouseResource
 
 D = Scoring()
@@ -91,7 +92,8 @@ def feed_candidates(context: dg.AssetExecutionContext, config: FeedCandidatesCon
         yield dg.MaterializeResult(asset_key=table, metadata={
             "as_of": dg.MetadataValue.timestamp(as_of),
             "rows": dg.MetadataValue.int(report.rows[table]),
+            **table_keys(f"{ch.database}.{table}", report.rows[table]),
             "build_seconds": dg.MetadataValue.float(report.seconds[table]),
             "backup": dg.MetadataValue.text(report.backups.get(table) or "none (first build)"),
-            "scoring": md_table([{"setting": k, "value": v} for k, v in config.scoring().__dict__.items()]),
+            "scoring": table_of([{"setting": k, "value": v} for k, v in config.scoring().__dict__.items()]),
         })

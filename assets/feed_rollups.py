@@ -6,6 +6,7 @@ from pydantic import Field
 from dbopt.clickhouse import ledger, rollups
 from pipelines.clickhouse_steps import PHASE1, connect, run_lock, sql_references, step_ledger
 from pipelines.failures import operator_errors
+from pipelines.metadata import table_keys
 from pipelines.resources import ClickHouseResource
 
 COMMON_SQL = (
@@ -58,6 +59,7 @@ def _build(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource, co
         "rollup_rows": dg.MetadataValue.int(figures["rollup_rows"]),
         "seconds": dg.MetadataValue.float(figures["seconds"]),
         "views": dg.MetadataValue.md("\n".join(f"- {v}" for v in [rollup.mv, *map(rollup.view, rollup.sources)])),
+        **table_keys(f"{ch.database}.{rollup.name}", figures["rollup_rows"]),
     })
 
 

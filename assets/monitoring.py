@@ -22,7 +22,7 @@ from dbopt.monitoring.samples import SampleStore
 from pipelines.clickhouse_steps import POOL as CLICKHOUSE_POOL
 from pipelines.clickhouse_steps import connect as clickhouse_connect
 from pipelines.failures import operator_errors
-from pipelines.metadata import OWNERS, md_table, numbers, sql_references
+from pipelines.metadata import OWNERS, numbers, sql_references, table_of
 from pipelines.resources import ClickHouseResource, PostgresResource, RedisResource
 
 
@@ -95,8 +95,8 @@ def postgres_query_performance(context: dg.AssetExecutionContext, postgres: Post
             "window": report.window,
             "p99_method": latency.METHOD,
         }),
-        "slowest_statements": md_table(report.slowest()),
-        "plan_top_statements": md_table(report.plan_top),
+        "slowest_statements": table_of(report.slowest()),
+        "plan_top_statements": table_of(report.plan_top),
     })
 
 
@@ -138,8 +138,8 @@ def postgres_connections(context: dg.AssetExecutionContext, postgres: PostgresRe
             "waiting_on_lock": report.waiting_on_lock,
         }),
         **{f"dbopt_{k}": dg.MetadataValue.int(v) for k, v in pool.items()},
-        "by_state": md_table(report.by_state),
-        "by_application": md_table(report.by_application),
+        "by_state": table_of(report.by_state),
+        "by_application": table_of(report.by_application),
     })
 
 
@@ -268,5 +268,5 @@ def clickhouse_partitions(context: dg.AssetExecutionContext, clickhouse: ClickHo
         "max_partitions": dg.MetadataValue.int(most),
         "tables": dg.MetadataValue.int(len(counts)),
         "partition_counts": dg.MetadataValue.json(counts),
-        "partitions_per_table": md_table(rows),
+        "partitions_per_table": table_of(rows),
     })

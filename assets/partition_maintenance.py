@@ -7,7 +7,7 @@ import dagster as dg
 from pydantic import Field
 
 from dbopt.clickhouse import ledger, partitions
-from pipelines.clickhouse_steps import OPERATIONS, connect, md_table, run_lock, sql_references, step_ledger
+from pipelines.clickhouse_steps import OPERATIONS, connect, run_lock, sql_references, step_ledger, table_of
 from pipelines.failures import operator_errors
 from pipelines.resources import ClickHouseResource
 
@@ -72,13 +72,13 @@ def partition_maintenance(
         "partitions_dropped" if not config.dry_run else "partitions_to_drop": dg.MetadataValue.int(len(report.drops)),
         "rows_freed" if not config.dry_run else "rows_to_free": dg.MetadataValue.int(report.rows),
         "bytes_freed" if not config.dry_run else "bytes_to_free": dg.MetadataValue.int(report.bytes),
-        "carried_forward": md_table([{"table": t, "live_keys": n} for t, n in report.carried.items()]),
+        "carried_forward": table_of([{"table": t, "live_keys": n} for t, n in report.carried.items()]),
         "plan": plan_table(report.plan(config.retention_months)),
-        "drops": md_table(drops),
-        "retention_months": md_table([{"table": t, "months": m, "kept_from": str(report.kept_from.get(t, "-")),
+        "drops": table_of(drops),
+        "retention_months": table_of([{"table": t, "months": m, "kept_from": str(report.kept_from.get(t, "-")),
                                        "note": report.skipped.get(t, "")}
                                       for t, m in config.retention_months.items()]),
-        "partitions_per_table": md_table([{"table": t, "partitions": n} for t, n in counts.items()]),
+        "partitions_per_table": table_of([{"table": t, "partitions": n} for t, n in counts.items()]),
     })
 
 

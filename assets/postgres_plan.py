@@ -99,15 +99,15 @@ def receipt_metadata(context: dg.AssetExecutionContext, postgres: PostgresResour
         return {"receipt": dg.MetadataValue.text("no postgres_plan in this instance: nothing to compare")}
     predicted = meta["plan_json"].value["steps"]
     with postgres.connector().connection() as conn:
-        actual = rollout_plan.actuals(conn, context.run_id)
+        actual = rollout_plan.actuals(conn, context.run.run_id)
     # Checks and orchestration: the run's time since its first change, less the steps' own.
-    first = [s.start_time for s in context.instance.get_run_step_stats(context.run_id)
+    first = [s.start_time for s in context.instance.get_run_step_stats(context.run.run_id)
              if s.step_key == "postgres_baseline" and s.start_time]
     if first:
         actual[rollout_plan.ORCHESTRATION] = max(0.0, time.time() - first[0] - sum(actual.values()))
     rows = rollout_plan.receipt(predicted, actual)
     with postgres.connector().connection() as conn:
-        rollout_plan.record_receipt(conn, context.run_id, rows)
+        rollout_plan.record_receipt(conn, context.run.run_id, rows)
     for line in rollout_plan.format_receipt(rows):
         context.log.info(line)
     total = rows[-1]

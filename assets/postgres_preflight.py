@@ -16,7 +16,7 @@ from dbopt.postgres import preflight
 from dbopt.preflight import blockers, verdict
 from pipelines import check_scope
 from pipelines.failures import operator_errors
-from pipelines.metadata import OWNERS, md_table
+from pipelines.metadata import OWNERS, table_of
 from pipelines.resources import PostgresResource
 
 _DEFAULT = preflight.Thresholds()
@@ -114,7 +114,7 @@ def postgres_preflight(
         "thresholds": dg.MetadataValue.json(limits.as_dict()),
     }
     if details:
-        metadata["details"] = md_table(details, sorted({k for d in details for k in d}, key=lambda k: k != "finding"))
+        metadata["details"] = table_of(details, sorted({k for d in details for k in d}, key=lambda k: k != "finding"))
     yield dg.MaterializeResult(metadata=metadata, check_results=check_results(findings))
     stop = blockers(findings)
     if stop:

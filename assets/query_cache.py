@@ -8,7 +8,7 @@ from dbopt.workload import hot
 from dbopt.workload import state as workload_state
 from dbopt.workload.registry import CACHE_HIT_RATE, CRITERIA_MS, DB_LOAD_REDUCTION
 from pipelines.failures import operator_errors
-from pipelines.metadata import md_table, numbers
+from pipelines.metadata import numbers, table_of
 from pipelines.resources import PostgresResource, RedisResource
 from pipelines.workload_steps import WorkloadConfig, benchmark_step, common
 
@@ -86,5 +86,5 @@ def query_cache_warmup(context: dg.AssetExecutionContext, config: WarmupConfig, 
                    "keys_per_s": round(report.keys / report.seconds, 1) if report.seconds else 0.0,
                    "code": "new (Phase 1 schema)" if new_code else "old (baseline schema)",
                    "redis_keys_total": int(client.dbsize())}),
-        "by_entity": md_table([{"entity": k, "keys": v, "ttl_s": TTL_S[k]} for k, v in report.by_kind.items()]),
+        "by_entity": table_of([{"entity": k, "keys": v, "ttl_s": TTL_S[k]} for k, v in report.by_kind.items()]),
     })

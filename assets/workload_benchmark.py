@@ -14,7 +14,7 @@ from dbopt.workload import store
 from dbopt.workload.messaging import ConversationFetchProbe, MessageSearchProbe, MessageSendProbe
 from dbopt.workload.registry import CRITERIA_MS
 from pipelines.failures import operator_errors
-from pipelines.metadata import md_table
+from pipelines.metadata import table_of
 from pipelines.resources import PostgresResource, RedisResource
 from pipelines.workload_steps import WorkloadConfig, benchmark_step, common
 
@@ -115,7 +115,7 @@ def workload_benchmark_report(context: dg.AssetExecutionContext) -> dg.Materiali
     metadata: dict[str, dg.MetadataValue] = {
         "report": dg.MetadataValue.md(text),
         "path": dg.MetadataValue.path(str(path)),
-        "claims": md_table(workload_report.claims(built)),
+        "claims": table_of(workload_report.claims(built)),
     }
     if figures:
         metadata["figures"] = dg.MetadataValue.table(

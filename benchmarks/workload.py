@@ -120,6 +120,7 @@ def explain(conn: psycopg.Connection, name: str, values: dict[str, Any], render:
 def explain_claims(url: str, ts_config: str, phase1: bool, max_lines: int) -> None:
     import uuid
 
+    from dbopt.postgres import plan_queries
     from dbopt.workload import samples, service
 
     with psycopg.connect(url, autocommit=True) as conn:
@@ -168,9 +169,9 @@ def explain_claims(url: str, ts_config: str, phase1: bool, max_lines: int) -> No
                  {"conversation_id": k1.id, "user_id": k1.reader, "after_created_at": service.FLOOR.created_at,
                   "after_id": service.FLOOR.id, "limit": 100, "offset": 0}, None, False),
                 ("history, new: 2.1 as the plan writes it (aggregates the conversation, then LIMIT)",
-                 "after_history_grouped",
+                 "plan_2_1_message_history",
                  {"conversation_id": k1.id, "user_id": k1.reader, "after_created_at": service.FLOOR.created_at,
-                  "after_id": service.FLOOR.id, "limit": 100, "offset": 0}, None, False),
+                  "after_id": service.FLOOR.id, "limit": 100, "offset": 0}, plan_queries.STABLE_PAGES, False),
                 ("pagination, new: 3.2 cursor, page 100", "plan_3_2_messages_cursor_next_page",
                  {"conversation_id": large.id, "cursor_created_at": cursor_row["created_at"],
                   "cursor_id": cursor_row["id"], "limit": 50}, None, False),

@@ -4,7 +4,7 @@ changed answer). Each benchmark asset compares on a sample; these checks report 
 import dagster as dg
 
 from dbopt.workload import store
-from pipelines.metadata import check_result, md_table
+from pipelines.metadata import check_result, table_of
 
 NEXT = {
     "message_send_1k": "The trigger's numbers are not COUNT(*) + 1 where no message was deleted: run the check "
@@ -37,7 +37,7 @@ def answers_check(asset: str, metric: str):
             figures["not_compared"] = eq["skipped"]
         extra = {}
         if eq["explained"]:
-            extra["explained_sample"] = md_table(eq["explained"][:20])
+            extra["explained_sample"] = table_of(eq["explained"][:20])
         if eq["notes"]:
             extra["notes"] = dg.MetadataValue.md("\n".join(f"- {n}" for n in eq["notes"]))
         return check_result(eq["passed"], figures=figures, offending=eq["mismatches"], next_step=NEXT[metric], **extra)

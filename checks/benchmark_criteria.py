@@ -12,7 +12,7 @@ from typing import Any
 import dagster as dg
 
 from dbopt.workload import report, store
-from pipelines.metadata import check_result, md_table
+from pipelines.metadata import check_result, table_of
 
 TUNE = ("If the figure is close, the machine may be the limit (set the target in the asset's config); otherwise "
         "see the EXPLAIN plans in docs/benchmarks.md and check that Phase 1's indexes are valid.")
@@ -57,7 +57,7 @@ def latency_check(name: str, asset: str, metrics: Sequence[str], preference: Seq
         if not newest:
             figures["note"] = "the phase's code cannot run on this database yet: the old code was measured"
         return check_result(ok, figures=figures, offending=[r for r in rows if not r["met"]], next_step=TUNE,
-                            severity=severity, measured=md_table(rows))
+                            severity=severity, measured=table_of(rows))
 
     return _check
 

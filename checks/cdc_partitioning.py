@@ -3,7 +3,7 @@
 import dagster as dg
 
 from dbopt.clickhouse import catalog, repartition, rollups, swap
-from pipelines.clickhouse_steps import POOL, check_result, connect, md_table
+from pipelines.clickhouse_steps import POOL, check_result, connect, table_of
 from pipelines.failures import operator_errors
 from pipelines.resources import ClickHouseResource
 
@@ -53,7 +53,7 @@ def cdc_months_match_backup(clickhouse: ClickHouseResource) -> dg.AssetCheckResu
         offending=bad,
         next_step="Do not run partition_cleanup; rerun phase1_clickhouse (the reconciliation adds missing events from "
                   "the backup), or run rollback_phase1_clickhouse to return to the backup tables.",
-        tables=md_table(rows),
+        tables=table_of(rows),
     )
 
 
@@ -87,5 +87,5 @@ def cdc_views_attached(clickhouse: ClickHouseResource) -> dg.AssetCheckResult:
         offending=offending,
         next_step="Re-point each view at its table with ALTER TABLE <view> MODIFY QUERY (or drop and recreate it and "
                   "rebuild its rollup with rebuild: true); never RENAME a live CDC table.",
-        views=md_table(rows),
+        views=table_of(rows),
     )

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from dbopt.clickhouse import partitions
-from pipelines.clickhouse_steps import POOL, check_result, connect, md_table
+from pipelines.clickhouse_steps import POOL, check_result, connect, table_of
 from pipelines.failures import operator_errors
 from pipelines.resources import ClickHouseResource
 
@@ -18,7 +18,7 @@ def partition_alert_result(
         figures={"max_partitions": max(counts.values(), default=0), "tables_over_alert": len(over)},
         offending=over,
         next_step="Run partition_cleanup (lower retention_months for the listed tables if it already runs daily).",
-        partitions_per_table=md_table([{"table": t, "partitions": n} for t, n in counts.items()]),
+        partitions_per_table=table_of([{"table": t, "partitions": n} for t, n in counts.items()]),
         **extra,
     )
 

@@ -5,7 +5,7 @@ import time
 import dagster as dg
 
 from dbopt.postgres import plan_queries
-from pipelines.metadata import md_text
+from pipelines.metadata import table_of
 from pipelines.postgres_checks import no_invalid_indexes, triggers_enabled
 from pipelines.resources import PostgresResource
 
@@ -61,7 +61,7 @@ def plan_queries_run_and_use_indexes(postgres: PostgresResource) -> dg.AssetChec
                 }
             )
     ok = all(r["ok"] for r in rows)
-    metadata = {"queries": dg.MetadataValue.md(md_text(rows))}
+    metadata = {"queries": table_of(rows)}
     if not ok:
         metadata["next_step"] = dg.MetadataValue.text(
             "A query that fails means a column or name of the contract is missing: rerun the job. A sequential "

@@ -6,7 +6,7 @@ from pydantic import Field
 
 from dbopt.postgres import phase1
 from pipelines import check_scope
-from pipelines.metadata import md_text
+from pipelines.metadata import table_of
 from pipelines.postgres_checks import backfill_check, triggers_enabled
 from pipelines.postgres_results import no_rows_check
 from pipelines.resources import PostgresResource
@@ -113,7 +113,7 @@ def sequence_number_constraints_enforced(postgres: PostgresResource) -> dg.Asset
     with postgres.connector().connection() as conn:
         rows = _constraint_state(conn)
     ok = all(r["in_place"] for r in rows)
-    metadata = {"constraints": dg.MetadataValue.md(md_text(rows))}
+    metadata = {"constraints": table_of(rows)}
     if not ok:
         metadata["next_step"] = dg.MetadataValue.text("Rerun the job; the constraint steps are idempotent.")
     return dg.AssetCheckResult(passed=ok, metadata=metadata)

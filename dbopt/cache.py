@@ -291,7 +291,3 @@ class QueryCache:
         return self.invalidate(self.keys.conversation(conversation_id)) + self.invalidate_tag(
             self.keys.history_tag(conversation_id)
         )
-
-    def on_post_changed(self, post_id: Any, author_id: Any) -> int:
-        """A post was updated or deleted: the post and its author's cached pages go."""
-        return self.invalidate(self.keys.post(post_id)) + self.invalidate_tag(self.keys.posts_tag(author_id))

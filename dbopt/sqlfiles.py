@@ -10,6 +10,11 @@ comment followed by its default: `/*{{batch}}*/ true`, `/*{{carry}}*/ 0`,
 identifier such as a schema name (`/*{{scratch}}*/ dbopt_plan_scratch.messages`). Rendering
 replaces the comment and the default together; without a value the default stays, so the
 file also runs as it is (a backfill batch file then covers the whole table at once).
+
+A default longer than one token is a span, closed by `/*{{/name}}*/`:
+`/*{{recalled_filter}}*/ AND m.recalled_at IS NULL /*{{/recalled_filter}}*/`; an empty span
+marks where a variant adds SQL. This is how one file renders the variants of one query
+(`sql/postgres/queries/plan_2_1_message_history.sql`).
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from dbopt.errors import DboptError
 from dbopt.paths import SQL_DIR
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
+_SPAN = re.compile(
+    r"/\*\s*\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}\s*\*/(.*?)/\*\s*\{\{\s*/\1\s*\}\}\s*\*/", re.S
+)
 _DEFAULTED = re.compile(
     r"/\*\s*\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}\s*\*/\s*"
     r"(true|false|-?\d+|NULL(?:::[\w.]+)?|'[^']*'(?:::[\w.]+)?|[a-z_][a-z0-9_]*)",
@@ -51,6 +59,7 @@ def render(text: str, values: Mapping[str, str] | None = None) -> str:
         name = match.group(1)
         return str(values[name]) if name in values else match.group(2)
 
+    text = _SPAN.sub(sub_defaulted, text)
     text = _DEFAULTED.sub(sub_defaulted, text)
 
     def sub(match: re.Match[str]) -> str:

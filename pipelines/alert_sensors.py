@@ -16,10 +16,6 @@ import time
 from typing import Any
 
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import (
-    AssetCheckExecutionRecord,
-    AssetCheckExecutionRecordStatus,
-)
 
 from dbopt.monitoring import remedies
 from dbopt.monitoring.alerts import ALERTS, Alert
@@ -41,7 +37,6 @@ STOPPED = {
     ),
 }
 
-_DONE = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
 _RUN_STATUS = {
     dg.DagsterRunStatus.QUEUED: "queued",
     dg.DagsterRunStatus.NOT_STARTED: "queued",
@@ -58,8 +53,13 @@ def check_key(alert: Alert) -> dg.AssetCheckKey:
     return dg.AssetCheckKey(dg.AssetKey(alert.asset), alert.check)
 
 
-def _evaluation(record: AssetCheckExecutionRecord) -> remedies.Evaluation:
-    data = record.event.dagster_event.event_specific_data  # AssetCheckEvaluation
+def _evaluation(record: Any) -> remedies.Evaluation | None:
+    """A finished check execution's evaluation; None for one still planned (its run has not
+    reported yet, or died before it did)."""
+    event = record.event.dagster_event if record.event is not None else None
+    data = event.event_specific_data if event is not None else None
+    if not isinstance(data, dg.AssetCheckEvaluation):
+        return None
     md: dict[str, Any] = {k: v.value for k, v in data.metadata.items()}
     return remedies.Evaluation(
         id=record.id,
@@ -77,18 +77,15 @@ def _evaluation(record: AssetCheckExecutionRecord) -> remedies.Evaluation:
 
 def evaluations(instance: dg.DagsterInstance, alert: Alert) -> tuple[remedies.Evaluation | None, int | None, int | None]:
     """The latest completed evaluation, the id of the latest passing one, and the id of the
-    first failing one after that (within the last HISTORY evaluations)."""
-    storage = instance.event_log_storage
-    key = check_key(alert)
-    recent = storage.get_asset_check_execution_history(key, limit=HISTORY, status=_DONE)
-    recent = [r for r in recent if r.event is not None and r.event.dagster_event is not None]
+    first failing one after that, within the last HISTORY executions of the check (newest
+    first; read through the instance's event log storage, no private Dagster module)."""
+    history = instance.event_log_storage.get_asset_check_execution_history(check_key(alert), limit=HISTORY)
+    recent = [e for e in map(_evaluation, history) if e is not None]
     if not recent:
         return None, None, None
-    passes = storage.get_asset_check_execution_history(key, limit=1, status={AssetCheckExecutionRecordStatus.SUCCEEDED})
-    last_pass = passes[0].id if passes else None
-    failing = [r.id for r in recent if r.status == AssetCheckExecutionRecordStatus.FAILED
-               and (last_pass is None or r.id > last_pass)]
-    return _evaluation(recent[0]), last_pass, (min(failing) if failing else None)
+    last_pass = next((e.id for e in recent if e.passed), None)
+    failing = [e.id for e in recent if not e.passed and (last_pass is None or e.id > last_pass)]
+    return recent[0], last_pass, (min(failing) if failing else None)
 
 
 def remedy_runs(instance: dg.DagsterInstance, alert: Alert, episode: int) -> list[remedies.RemedyRun]:

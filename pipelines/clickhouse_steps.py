@@ -11,7 +11,7 @@ from dbopt.clickhouse import ledger, runlock
 from dbopt.clickhouse.client import ClickHouse
 from dbopt.clickhouse.ddl import Ddl
 from pipelines import metadata
-from pipelines.metadata import OWNERS, check_result, md_table, numbers  # noqa: F401 (re-exported to steps)
+from pipelines.metadata import OWNERS, check_result, numbers, table_of  # noqa: F401 (re-exported to steps)
 from pipelines.resources import ClickHouseResource
 
 POOL = "clickhouse"

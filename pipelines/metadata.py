@@ -1,5 +1,6 @@
-"""What every step shows in the UI: tables of figures, links to its SQL, check results that
-say what failed and what to do next. Shared by the PostgreSQL and ClickHouse steps."""
+"""What every step shows in the UI: tables of figures (`dg.MetadataValue.table`), links to its
+SQL, check results that say what failed and what to do next. Shared by the PostgreSQL and
+ClickHouse steps."""
 
 import contextlib
 import warnings
@@ -14,30 +15,37 @@ from dbopt.paths import SQL_DIR
 OWNERS = ["team:platform"]
 
 
-def md_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> dg.MetadataValue:
-    """A markdown table of dicts (the first row's keys unless columns are given)."""
-    return dg.MetadataValue.md(md_text(rows, columns))
+_TYPES = ((bool, "bool"), (int, "int"), (float, "float"))
 
 
-def md_text(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> str:
-    if not rows:
-        return "_none_"
-    cols = list(columns or rows[0].keys())
+def table_of(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> dg.MetadataValue:
+    """Rows of figures as Dagster's own table, with a schema (the first row's keys unless
+    `columns` are given). Each column's type is its first value's: bool, int, float, or
+    string for everything else (uuids, times, lists joined by commas). Prose stays markdown."""
+    cols = list(columns or (rows[0].keys() if rows else []))
 
-    def cell(v: Any) -> str:
-        if isinstance(v, bool):
-            return "yes" if v else "no"
+    def cell(v: Any) -> str | int | float | bool | None:
         if isinstance(v, float):
-            return f"{v:,.3f}" if abs(v) < 1000 else f"{v:,.0f}"
-        if isinstance(v, int):
-            return f"{v:,}"
+            return round(v, 3)
+        if v is None or isinstance(v, bool | int):
+            return v
         if isinstance(v, list | tuple):
-            return ", ".join(str(x) for x in v) or "-"
-        return str(v).replace("|", "\\|")[:80] if v not in (None, "") else "-"
+            return ", ".join(str(x) for x in v)
+        return str(v)
 
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(cell(r.get(c)) for c in cols) + " |" for r in rows]
-    return "\n".join(lines)
+    records = [dg.TableRecord({c: cell(r.get(c)) for c in cols}) for r in rows]
+
+    def kind(c: str) -> str:
+        first = next((r.data[c] for r in records if r.data[c] is not None), None)
+        return next((name for t, name in _TYPES if isinstance(first, t)), "string")
+
+    schema = dg.TableSchema(columns=[dg.TableColumn(c, kind(c)) for c in cols])
+    return dg.MetadataValue.table(records, schema=schema)
+
+
+def table_keys(table_name: str, rows: int) -> dict[str, dg.MetadataValue]:
+    """Dagster's standard keys for an asset that is one real table: its name and row count."""
+    return {"dagster/table_name": dg.MetadataValue.text(table_name), "dagster/row_count": dg.MetadataValue.int(rows)}
 
 
 def numbers(values: dict[str, Any]) -> dict[str, dg.MetadataValue]:
@@ -71,7 +79,7 @@ def check_result(
     metadata = numbers(figures)
     metadata.update(extra)
     if not passed:
-        metadata["offending_sample"] = md_table(list(offending)[:20])
+        metadata["offending_sample"] = table_of(list(offending)[:20])
         metadata["next_step"] = dg.MetadataValue.text(next_step)
     return dg.AssetCheckResult(passed=passed, severity=severity, metadata=metadata, check_name=check_name,
                                asset_key=asset_key)

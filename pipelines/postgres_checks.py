@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 
 from dbopt import sqlfiles
-from pipelines.metadata import md_text
+from pipelines.metadata import table_of
 from pipelines.resources import PostgresResource
 
 
@@ -17,7 +17,7 @@ def triggers_enabled(postgres: PostgresResource, names: tuple[str, ...]) -> dg.A
         cols = [d.name for d in cur.description]
         rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall() if r[1] in names]
     bad = [r for r in rows if not (r["present"] and r["enabled"])]
-    metadata = {"triggers": dg.MetadataValue.md(md_text(rows))}
+    metadata = {"triggers": table_of(rows)}
     if bad:
         metadata["next_step"] = dg.MetadataValue.text(
             "Rerun the job: the step that creates the trigger is idempotent. If a trigger is present but "
@@ -33,7 +33,7 @@ def no_invalid_indexes(postgres: PostgresResource) -> dg.AssetCheckResult:
         rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
     metadata = {"invalid_indexes": dg.MetadataValue.int(len(rows))}
     if rows:
-        metadata["sample"] = dg.MetadataValue.md(md_text(rows))
+        metadata["sample"] = table_of(rows)
         metadata["next_step"] = dg.MetadataValue.text(
             "An INVALID index is left by a failed CREATE INDEX CONCURRENTLY; rerun the job, which drops and "
             "rebuilds dbopt's own indexes, or DROP INDEX CONCURRENTLY any other one."

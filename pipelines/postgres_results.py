@@ -10,7 +10,7 @@ from dbopt import sqlfiles
 from dbopt.errors import DboptError
 from pipelines import gx_postgres
 from pipelines.check_scope import FULL, Scope
-from pipelines.metadata import md_text
+from pipelines.metadata import table_of
 from pipelines.resources import PostgresResource
 
 SAMPLE_ROWS = 10
@@ -82,16 +82,16 @@ def no_rows_check(
     metadata: dict[str, Any] = {
         o.name: dg.MetadataValue.int(o.observed) for o in outcomes
     }
-    metadata["suite"] = dg.MetadataValue.md(
-        f"| expectation ({engine}) | passed | offending rows |\n|---|---|---|\n"
-        + "\n".join(f"| {o.name} | {'yes' if o.success else 'NO'} | {o.observed:,} |" for o in outcomes)
+    # The suite's expectations, run in the database by `engine` (also stated as check_engine).
+    metadata["suite"] = table_of(
+        [{"expectation": o.name, "passed": o.success, "offending_rows": o.observed} for o in outcomes]
     )
     metadata["check_engine"] = dg.MetadataValue.text(engine)
     if failed:
         with postgres.connector().connection() as conn:
             for o in failed:
                 if o.name in queries:
-                    metadata[f"sample: {o.name}"] = dg.MetadataValue.md(md_text(sample(conn, queries[o.name])))
+                    metadata[f"sample: {o.name}"] = table_of(sample(conn, queries[o.name]))
         metadata["next_step"] = dg.MetadataValue.text(next_step)
     metadata.update(scope.metadata())
     metadata.update(extra_metadata or {})

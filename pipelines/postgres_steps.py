@@ -22,7 +22,10 @@ from dbopt.postgres.health import ThrottleSettings
 from dbopt.postgres.runner import ConcurrentIndex, MigrationRunner, Sql, StepResult
 from pipelines import check_scope, metadata
 from pipelines.failures import operator_errors
-from pipelines.metadata import OWNERS  # noqa: F401 (re-exported to the asset modules)
+from pipelines.metadata import (
+    OWNERS,  # noqa: F401 (re-exported to the asset modules)
+    table_of,
+)
 from pipelines.resources import PostgresResource
 
 # What every Phase 1.1 asset on PostgreSQL shares.
@@ -145,11 +148,10 @@ def run_backfill(
 
 
 def steps_metadata(results: Sequence[StepResult]) -> dict[str, dg.MetadataValue]:
-    rows = "\n".join(
-        f"| {r.name} | {r.outcome} | {r.seconds:.2f} | {r.attempts or '-'} | {r.detail} |" for r in results
-    )
+    rows = [{"step": r.name, "outcome": r.outcome, "seconds": round(r.seconds, 2), "attempts": r.attempts,
+             "detail": r.detail} for r in results]
     return {
-        "steps": dg.MetadataValue.md("| step | outcome | seconds | attempts | detail |\n|---|---|---|---|---|\n" + rows),
+        "steps": table_of(rows, ["step", "outcome", "seconds", "attempts", "detail"]),
         "applied": dg.MetadataValue.int(sum(r.outcome == "applied" for r in results)),
         "skipped": dg.MetadataValue.int(sum(r.outcome == "skipped" for r in results)),
         "seconds": dg.MetadataValue.float(round(sum(r.seconds for r in results), 3)),
@@ -163,14 +165,13 @@ def backfill_metadata(*reports: BackfillReport) -> dict[str, dg.MetadataValue]:
     out["rows"] = dg.MetadataValue.int(total_rows)
     out["duration_s"] = dg.MetadataValue.float(round(total_s, 2))
     out["rows_per_s"] = dg.MetadataValue.float(round(total_rows / total_s, 1) if total_s else 0.0)
-    lines = ["| backfill | rows | batches | seconds | rows/s | paused s | lock retries | resumed after | VACUUMs (s) |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for r in reports:
-        lines.append(
-            f"| {r.name} | {r.rows:,} | {r.batches:,} | {r.seconds:.1f} | {r.rows_per_s:,.0f} | {r.paused_s:.1f} "
-            f"| {r.lock_retries} | {r.rows_before:,} | {r.vacuums} ({r.vacuum_s:.1f}) |"
-        )
-    out["backfills"] = dg.MetadataValue.md("\n".join(lines))
+    out["backfills"] = table_of([
+        {"backfill": r.name, "rows": r.rows, "batches": r.batches, "seconds": round(r.seconds, 1),
+         "rows_per_s": round(r.rows_per_s), "paused_s": round(r.paused_s, 1), "lock_retries": r.lock_retries,
+         "rows_before_resume": r.rows_before, "vacuums": r.vacuums, "vacuum_s": round(r.vacuum_s, 1)}
+        for r in reports
+    ], ["backfill", "rows", "batches", "seconds", "rows_per_s", "paused_s", "lock_retries", "rows_before_resume",
+        "vacuums", "vacuum_s"])
     blind = next((r.blind for r in reports if r.blind), None)
     # "Cannot see" is never reported as healthy: say it where the operator looks.
     out["throttle_sees_other_sessions"] = dg.MetadataValue.text("yes" if blind is None else f"no: {blind}")

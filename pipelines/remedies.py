@@ -10,7 +10,7 @@ import dagster as dg
 
 from dbopt.monitoring import reconcile
 from pipelines.failures import operator_errors
-from pipelines.metadata import md_table
+from pipelines.metadata import table_of
 from pipelines.postgres_steps import BackfillConfig, backfill_metadata, engine, runner, steps_metadata
 from pipelines.resources import PostgresResource
 
@@ -110,7 +110,7 @@ def rebuild_indexes(context: dg.OpExecutionContext, postgres: PostgresResource) 
         )
     return dg.Output(None, metadata={
         **steps_metadata(result.rebuilt),
-        "not_dbopts": md_table([{"index": n} for n in result.not_ours]),
+        "not_dbopts": table_of([{"index": n} for n in result.not_ours]),
     })
 
 

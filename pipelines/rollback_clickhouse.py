@@ -4,7 +4,7 @@ import dagster as dg
 
 from dbopt.clickhouse import ledger
 from dbopt.clickhouse.rollback import plan_rollback, rollback_phase1
-from pipelines.clickhouse_steps import POOL, connect, md_table, run_lock, step_ledger
+from pipelines.clickhouse_steps import POOL, connect, run_lock, step_ledger, table_of
 from pipelines.confirmation import CONFIRMATION, RollbackConfig, confirmed
 from pipelines.failures import operator_errors
 from pipelines.resources import ClickHouseResource
@@ -43,7 +43,7 @@ def rollback_clickhouse(
         "dry_run": dg.MetadataValue.bool(False),
         "objects_dropped": dg.MetadataValue.int(len(report.dropped)),
         "dropped": dg.MetadataValue.md("\n".join(f"- {d}" for d in report.dropped) or "_none_"),
-        "tables": md_table(rows, ["table", "action", "months_copied", "rows_copied", "caught_up_before_swap",
+        "tables": table_of(rows, ["table", "action", "months_copied", "rows_copied", "caught_up_before_swap",
                                   "reconciled_after_swap"]),
         "events_restored_after_swap": dg.MetadataValue.int(
             sum(t.rows_copied + t.caught_up_before_swap + t.reconciled_after_swap for t in report.tables)),

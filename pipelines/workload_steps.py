@@ -19,7 +19,7 @@ from dbopt.workload import store
 from dbopt.workload.measure import statement_timeout_ms
 from dbopt.workload.probe import Context, Probe, Settings, measure_probe
 from dbopt.workload.registry import METRICS
-from pipelines.metadata import OWNERS, md_text
+from pipelines.metadata import OWNERS, table_of
 from pipelines.resources import ClickHouseResource, PostgresResource, RedisResource
 
 __all__ = ["OWNERS", "WorkloadConfig", "benchmark_step", "common"]
@@ -122,12 +122,15 @@ def _connect(context: dg.AssetExecutionContext, settings: Settings, postgres: Po
                           log=context.log.info)
 
 
+PATTERN_COLUMNS = ("pattern", "what", "p50_ms", "p95_ms", "p99_ms", "qps", "requests", "errors", "hit_rate")
+
+
 def pattern_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for name, f in result["patterns"].items():
-        rows.append({"pattern": name, "what": f["label"], "p50 ms": f["p50_ms"], "p95 ms": f["p95_ms"],
-                     "p99 ms": f["p99_ms"], "qps": f["qps"], "requests": f["requests"], "errors": f["errors"],
-                     "hit rate": f"{f['hit_rate']:.0%}" if f.get("hit_rate") is not None else "-"})
+        rows.append({"pattern": name, "what": f["label"], "p50_ms": f["p50_ms"], "p95_ms": f["p95_ms"],
+                     "p99_ms": f["p99_ms"], "qps": f["qps"], "requests": f["requests"], "errors": f["errors"],
+                     "hit_rate": f"{f['hit_rate']:.0%}" if f.get("hit_rate") is not None else "-"})
     for name, why in result["skipped"].items():
         rows.append({"pattern": name, "what": f"not run: {why}"})
     return rows
@@ -151,9 +154,9 @@ def metadata(results: dict[str, dict[str, Any]], equivalence: dict[str, Any],
         "patterns_measured": dg.MetadataValue.int(sum(len(r["patterns"]) for r in results.values())),
     }
     for key, result in results.items():
-        out[f"{key}"] = dg.MetadataValue.md(
-            f"**{result['title']}**: {result['sample']}\n\n{md_text(pattern_rows(result))}\n\n"
-            f"old code / new code (medians): {headline(result)}")
+        out[key] = table_of(pattern_rows(result), PATTERN_COLUMNS)
+        out[f"{key}.summary"] = dg.MetadataValue.text(
+            f"{result['title']}: {result['sample']}; old code / new code (medians): {headline(result)}")
         for name, f in result["patterns"].items():
             if f.get("p95_ms") is not None:
                 out[f"{key}.{name}.p95_ms"] = dg.MetadataValue.float(float(f["p95_ms"]))

@@ -23,9 +23,8 @@ each with its own checkpoint, so Dagster partitions can run ranges on several wo
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import psycopg
@@ -34,9 +33,8 @@ from psycopg import sql
 
 from dbopt import sqlfiles
 from dbopt.errors import DboptError
-from dbopt.postgres.connect import PgConnector
+from dbopt.postgres import session
 from dbopt.postgres.health import ThrottleSettings, blind_spot, reasons_to_pause
-from dbopt.postgres.runner import Log
 
 
 @dataclass(frozen=True)
@@ -87,12 +85,11 @@ _PLACEHOLDERS = {"batch": "true", "lower_first": "NULL", "upper_first": "NULL", 
 
 
 @dataclass(frozen=True)
-class BackfillSettings:
-    lock_timeout_ms: int = 500
-    statement_timeout_s: float = 60.0
+class BackfillSettings(session.SessionSettings):
+    """How a backfill paces itself (lock_timeout_ms, statement_timeout_s, advisory_wait_s: `SessionSettings`)."""
+
     lock_retries: int = 20
     progress_every_s: float = 5.0
-    advisory_wait_s: float = 30.0
     # Database health is read before a batch at most this often.
     health_every_s: float = 1.0
     # Batches commit without waiting for their WAL flush: the writers' commits, not the
@@ -142,52 +139,23 @@ class BackfillReport:
         busy = self.seconds - self.paused_s
         return self.rows / busy if busy > 0 else 0.0
 
-    def metadata(self) -> dict[str, float | int | str]:
-        return {
-            "rows": self.rows,
-            "rows_before_resume": self.rows_before,
-            "batches": self.batches,
-            "seconds": round(self.seconds, 2),
-            "rows_per_s": round(self.rows_per_s, 1),
-            "paused_s": round(self.paused_s, 2),
-            "lock_retries": self.lock_retries,
-            "final_batch_size": self.batch_size,
-            "ranges_done": self.ranges_done,
-            "ranges_already_done": self.ranges_skipped,
-            "timeout_splits": self.timeout_splits,
-            "vacuums": self.vacuums,
-            "vacuum_s": round(self.vacuum_s, 2),
-            "vacuums_skipped": self.vacuums_skipped,
-            "throttle_sees_other_sessions": "yes" if self.blind is None else f"no: {self.blind}",
-        }
 
+class BackfillEngine(session.Worker[BackfillSettings]):
+    """Runs backfills (see the module docstring):
+    `BackfillEngine(connector, settings=BackfillSettings(...), run_id=..., log=..., clock=...)`."""
 
-class BackfillEngine:
-    def __init__(
-        self,
-        connector: PgConnector,
-        *,
-        settings: BackfillSettings | None = None,
-        run_id: str | None = None,
-        log: Log | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.connector = connector
-        self.settings = settings or BackfillSettings()
-        self.run_id = run_id
-        self.log: Log = log or logging.getLogger("dbopt.backfill")
-        self._clock = clock
+    settings_type = BackfillSettings
+    logger_name = "dbopt.backfill"
 
     # -- public ----------------------------------------------------------------------------
     def run(self, spec: Backfill, ranges: Sequence[KeyRange] = (ALL,)) -> BackfillReport:
         report = BackfillReport(spec.name, batch_size=spec.initial_batch)
         started = self._clock()
         with self.connector.dedicated(autocommit=True) as conn:
-            conn.execute("SELECT set_config('application_name', %s, false)", (f"dbopt backfill {spec.name}"[:63],))
+            session.name_session(conn, f"backfill {spec.name}")
             # Every statement of this session outside a batch (keyset bounds, health, checkpoints)
             # runs under the same timeouts as a batch; a batch sets its own with SET LOCAL.
-            conn.execute("SELECT set_config('statement_timeout', %s, false)", (f"{self._timeout_ms()}ms",))
-            conn.execute("SELECT set_config('lock_timeout', %s, false)", (f"{int(self.settings.lock_timeout_ms)}ms",))
+            session.set_timeouts(conn, **self._limits())
             report.blind = blind_spot(conn)
             if report.blind:
                 self.log.warning(
@@ -224,17 +192,12 @@ class BackfillEngine:
         estimate: int | None,
         started: float,
     ) -> None:
-        lock_key = f"dbopt:backfill:{spec.name}:{key_range.id}"
-        deadline = self._clock() + self.settings.advisory_wait_s
-        # A killed run's lock lingers until PostgreSQL notices its client is gone.
-        while not conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (lock_key,)).fetchone()[0]:
-            if self._clock() >= deadline:
-                raise DboptError(
-                    f"Backfill {spec.name} (range {key_range.id}) is running in another session; wait for it to "
-                    f"finish instead of starting it twice."
-                )
-            time.sleep(0.5)
-        try:
+        def refusal(_holders: Sequence[session.Holder]) -> str:
+            return (f"Backfill {spec.name} (range {key_range.id}) is running in another session; wait for it to "
+                    f"finish instead of starting it twice.")
+
+        with session.advisory_lock(conn, f"dbopt:backfill:{spec.name}:{key_range.id}",
+                                   wait_s=self.settings.advisory_wait_s, refusal=refusal, clock=self._clock):
             cursor, carry, finished, done_before = self._checkpoint(conn, spec, key_range)
             if finished:
                 report.ranges_skipped += 1
@@ -266,14 +229,14 @@ class BackfillEngine:
                     if consecutive_lock_failures > self.settings.lock_retries:
                         raise DboptError(
                             f"Backfill {spec.name} could not lock its rows {consecutive_lock_failures} times in a row "
-                            f"({str(exc).splitlines()[0]}); rerun the job when writes calm down (it resumes from "
+                            f"({session.first_line(exc)}); rerun the job when writes calm down (it resumes from "
                             f"its checkpoint)."
                         ) from None
                     size = max(spec.min_batch, size // 2)
                     time.sleep(min(5.0, 0.1 * 2**consecutive_lock_failures))
                     continue
                 except pgerrors.QueryCanceled as exc:
-                    if not _is_statement_timeout(exc):
+                    if not session.is_statement_timeout(exc):
                         raise
                     # The same batch would time out again on every rerun: split it instead.
                     if size <= spec.min_batch:
@@ -313,8 +276,6 @@ class BackfillEngine:
                 if upper is None:
                     break
             report.ranges_done += 1
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (lock_key,))
 
     def _batch(
         self,
@@ -360,8 +321,7 @@ class BackfillEngine:
             "carry": str(int(carry)),
         }
         statements = sqlfiles.split(sqlfiles.load(spec.batch_path, values))
-        conn.execute(f"SET LOCAL lock_timeout = {int(self.settings.lock_timeout_ms)}")
-        conn.execute(f"SET LOCAL statement_timeout = {self._timeout_ms()}")
+        session.set_timeouts(conn, **self._limits(), local=True)
         if not self.settings.synchronous_commit:
             conn.execute("SET LOCAL synchronous_commit = off")
         # A batch is a small key range by construction, but the planner cannot estimate row
@@ -522,18 +482,17 @@ class BackfillEngine:
         self._since_vacuum = 0
         t0 = self._clock()
         try:
-            conn.execute("SELECT set_config('statement_timeout', %s, false)",
-                         (f"{max(1, int(self.settings.vacuum_timeout_s * 1000))}ms",))
+            session.set_timeouts(conn, statement_ms=max(1, int(self.settings.vacuum_timeout_s * 1000)))
             try:
                 conn.execute(sql.SQL("VACUUM {}").format(_table(spec.table)))
             finally:
-                conn.execute("SELECT set_config('statement_timeout', %s, false)", (f"{self._timeout_ms()}ms",))
+                session.set_timeouts(conn, statement_ms=self._timeout_ms())
         except (pgerrors.LockNotAvailable, pgerrors.QueryCanceled, pgerrors.InsufficientPrivilege) as exc:
-            if isinstance(exc, pgerrors.QueryCanceled) and not _is_statement_timeout(exc):
+            if isinstance(exc, pgerrors.QueryCanceled) and not session.is_statement_timeout(exc):
                 raise  # an operator's cancel stops the backfill, as for a batch
             report.vacuums_skipped += 1
             self.log.warning(
-                f"{spec.name}: VACUUM {spec.table} skipped ({str(exc).splitlines()[0]}); the backfill goes on and "
+                f"{spec.name}: VACUUM {spec.table} skipped ({session.first_line(exc)}); the backfill goes on and "
                 f"autovacuum or the rollout's final VACUUM frees the space later"
             )
             return
@@ -551,6 +510,10 @@ class BackfillEngine:
 
     def _timeout_ms(self) -> int:
         return max(1, int(self.settings.statement_timeout_s * 1000))
+
+    def _limits(self) -> dict[str, int]:
+        """The batches' lock_timeout and statement_timeout, in milliseconds."""
+        return {"lock_ms": self.settings.lock_timeout_ms, "statement_ms": self._timeout_ms()}
 
     def _wait_until_healthy(self, conn: psycopg.Connection, spec: Backfill) -> float:
         throttle = self.settings.throttle
@@ -607,11 +570,6 @@ def _share(key_range: KeyRange) -> float:
 
     lo, hi = point(key_range.lo, 0), point(key_range.hi, 16**8)
     return (hi - lo) / 16**8 if 0 <= lo < hi else 1.0
-
-
-def _is_statement_timeout(exc: pgerrors.QueryCanceled) -> bool:
-    """statement_timeout, not a cancel by an operator (pg_cancel_backend), which must stop us."""
-    return "statement timeout" in (exc.diag.message_primary or str(exc))
 
 
 def _table(name: str) -> sql.Composable:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from dbopt.errors import DboptError
+from dbopt.postgres import session
 from dbopt.postgres.connect import PgConnector
 
 UNKNOWN = "unknown"
@@ -53,9 +54,9 @@ def snapshot(connector: PgConnector, tables: Sequence[str]) -> Snapshot:
                         conn.execute("SET LOCAL lock_timeout = '500ms'")
                         read(conn, list(tables), snap)
                 except psycopg.Error as exc:
-                    snap.problems.append(f"{what}: {_first_line(exc)}")
+                    snap.problems.append(f"{what}: {session.first_line(exc)}")
     except (psycopg.Error, DboptError) as exc:  # DboptError: the connector's sentence, password masked
-        snap.problems.append(f"connection: {_first_line(exc)}")
+        snap.problems.append(f"connection: {session.first_line(exc)}")
     return snap
 
 
@@ -141,7 +142,3 @@ def human(size: int | None) -> str:
 def _kind(before: Snapshot, after: Snapshot, name: str) -> str:
     rel = before.relations.get(name) or after.relations.get(name)
     return rel.kind if rel else ""
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -8,6 +8,7 @@ a sequential scan or a sort of the whole table.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,20 +25,27 @@ class PlanQuery:
     name: str
     path: str
     tables: tuple[str, ...]  # tables that must be read through an index
+    render: Mapping[str, str] = field(default_factory=dict)  # the variant of the file
 
+
+# Plan 2.1's history query is one file; its variants render from it (the file says why).
+HISTORY = "postgres/queries/plan_2_1_message_history.sql"
+WITH_RECALLED = {"recalled_filter": ""}
+STABLE_PAGES = {"keyset": "AND (m.created_at, m.id) > ($5, $6)", "tie_break": ", m.id ASC"}
 
 PLAN_QUERIES = (
     PlanQuery("1.3 message send (read back the number)", "postgres/queries/plan_1_3_message_send.sql", ("messages",)),
     PlanQuery("1.3 conversation fetch", "postgres/queries/plan_1_3_conversation_fetch.sql", ("conversations",)),
     PlanQuery(
         "2.1 message history",
-        "postgres/queries/plan_2_1_message_history.sql",
+        HISTORY,
         ("messages", "message_reactions", "message_attachments"),
     ),
     PlanQuery(
         "2.1 message history (with recalled)",
-        "postgres/queries/plan_2_1_message_history_with_recalled.sql",
+        HISTORY,
         ("messages", "message_reactions", "message_attachments"),
+        WITH_RECALLED,
     ),
     PlanQuery("3.1 posts cursor page", "postgres/queries/plan_3_1_posts_cursor.sql", ("posts",)),
     PlanQuery("3.2 messages first page", "postgres/queries/plan_3_2_messages_cursor_first_page.sql", ("messages",)),
@@ -110,7 +118,7 @@ def explain(
     """The plan's scans. With forbid_seqscan the planner avoids sequential scans whenever an
     index can serve, so a Seq Scan that remains means no usable index exists (on tiny tables
     the planner would otherwise prefer a sequential scan for good reasons)."""
-    text = sqlfiles.load(query.path, render)
+    text = sqlfiles.load(query.path, {**query.render, **(render or {})})
     names = sqlfiles.param_names(text)
     stmt = sqlfiles.split(text)[0]
     conn.execute(f"SET enable_seqscan = {'off' if forbid_seqscan else 'on'}")
@@ -137,6 +145,6 @@ def explain(
 
 def run(conn: psycopg.Connection, query: PlanQuery, args: dict[str, Any], *, render: dict[str, str] | None = None) -> int:
     """Run the query as the service would; returns the number of rows."""
-    text = sqlfiles.load(query.path, render)
+    text = sqlfiles.load(query.path, {**query.render, **(render or {})})
     cur = sqlrun.execute(conn, sqlfiles.split(text)[0], sqlfiles.param_names(text), args)
     return len(cur.fetchall())

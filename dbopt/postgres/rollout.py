@@ -12,7 +12,6 @@ worker's lock ends with its connection (keepalives bound how long a dead host ke
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import psycopg
 
 from dbopt.errors import DboptError
+from dbopt.postgres import session
 from dbopt.postgres.connect import PgConnector
 
 # The contract: PostgreSQL 13 or newer.
@@ -122,16 +122,6 @@ def _version(num: int) -> str:
 
 ROLLOUT_KEY = "dbopt:rollout"
 
-_HOLDERS_SQL = """
-SELECT a.pid, a.application_name, to_char(a.backend_start AT TIME ZONE 'UTC', 'HH24:MI:SS'), l.mode
-FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid
-WHERE l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND l.objsubid = 1 AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(%s, 0)
-  AND l.pid <> pg_backend_pid()
-ORDER BY a.backend_start
-"""
-
-
 class RolloutLock:
     """The rollout lock of one database, held on a dedicated connection until `release`."""
 
@@ -151,26 +141,22 @@ class RolloutLock:
             return
         conn = self.connector.dedicated(autocommit=True)
         try:
-            conn.execute("SELECT set_config('application_name', %s, false)", (f"dbopt lock {self.owner}"[:63],))
-            conn.execute("SET statement_timeout = '10s'")
-            take = "pg_try_advisory_lock_shared" if self.shared else "pg_try_advisory_lock"
-            deadline = time.monotonic() + self.wait_s
+            session.name_session(conn, f"lock {self.owner}")
+            session.set_timeouts(conn, statement_ms=10_000)
             # A killed run's lock lingers until the server notices its client is gone.
-            while not conn.execute(f"SELECT {take}(hashtextextended(%s, 0))", (ROLLOUT_KEY,)).fetchone()[0]:
-                if time.monotonic() >= deadline:
-                    raise DboptError(self._refusal(conn))
-                time.sleep(0.2)
+            if not session.try_advisory_lock(conn, ROLLOUT_KEY, wait_s=self.wait_s, shared=self.shared, poll_s=0.2):
+                raise DboptError(self._refusal(conn))
         except BaseException:
             conn.close()
             raise
         self._conn = conn
 
     def _refusal(self, conn: psycopg.Connection) -> str:
-        holders = conn.execute(_HOLDERS_SQL, (ROLLOUT_KEY,)).fetchall()
         names = []
-        for pid, app, since, _mode in holders:
+        for h in session.advisory_holders(conn, ROLLOUT_KEY):
+            app = h.application
             who = app[len("dbopt lock "):] if app and app.startswith("dbopt lock ") else "a session"
-            names.append(f"{who}, pid {pid}" + (f", since {since} UTC" if since else ""))
+            names.append(f"{who}, pid {h.pid}" + (f", since {h.since} UTC" if h.since else ""))
         held_by = "; ".join(names) or "another session"
         mine = "a partitioned backfill run" if self.shared else "this run"
         return (

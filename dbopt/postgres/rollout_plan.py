@@ -37,7 +37,7 @@ from psycopg import errors as pgerrors
 
 from dbopt import sqlfiles
 from dbopt.errors import DboptError
-from dbopt.postgres import ledger, phase1, sqlrun
+from dbopt.postgres import ledger, phase1, session, sqlrun
 from dbopt.postgres.backfill import Backfill, BackfillEngine, BackfillSettings
 from dbopt.postgres.connect import PgConnector
 from dbopt.postgres.runner import ConcurrentIndex, Sql
@@ -377,7 +377,7 @@ def compute(connector: PgConnector, *, ts_literal: str = "'simple'::regconfig",
     ordered = phase1.forward_steps(ts_literal)
     conn = connector.dedicated(autocommit=True)
     try:
-        conn.execute("SELECT set_config('application_name', 'dbopt postgres_plan', false)")
+        session.name_session(conn, "postgres_plan")
         figures = table_figures(conn)
         missing = [t for t in TABLES if t not in figures]
         if missing:

@@ -3,7 +3,8 @@
 - DDL runs in a short transaction under `lock_timeout` (default 500 ms), so no writer
   queues behind it for longer than that; on a lock timeout it rolls back and retries
   with exponential backoff and full jitter. While it waits, a second connection watches
-  `pg_blocking_pids()`, so when it gives up it names the session that held the lock.
+  `pg_blocking_pids()`, so when it gives up it names the session that held the lock
+  (`session.LockWatcher`; the session itself, its timeouts and advisory lock: `session.py`).
 - Indexes are built with `CREATE INDEX CONCURRENTLY` outside any transaction; an INVALID
   index left by an earlier failed build is found, dropped concurrently and rebuilt.
 - The ledger records every step with the checksum of its SQL: an applied step is skipped
@@ -14,34 +15,25 @@
 
 from __future__ import annotations
 
-import logging
+import contextlib
 import random
 import re
-import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import psycopg
 from psycopg import errors as pgerrors
 
 from dbopt import sqlfiles
 from dbopt.errors import ChangedMigration, DboptError, LockTimeout
-from dbopt.postgres import ledger, sqlrun
-from dbopt.postgres.connect import PgConnector
-
-
-class Log(Protocol):
-    def info(self, msg: str) -> None: ...
-    def warning(self, msg: str) -> None: ...
+from dbopt.postgres import ledger, session, sqlrun
 
 
 @dataclass(frozen=True)
-class RunnerSettings:
+class RunnerSettings(session.SessionSettings):
     """How patient DDL is. Defaults suit a busy production database."""
 
-    lock_timeout_ms: int = 500
     statement_timeout_s: float = 120.0
     attempts: int = 8
     backoff_base_s: float = 0.25
@@ -50,8 +42,6 @@ class RunnerSettings:
     # so it may wait much longer than ordinary DDL.
     index_lock_timeout_s: float = 600.0
     index_statement_timeout_s: float = 6 * 3600.0
-    # How long to wait for a step another session is applying (a killed run's lingering lock).
-    advisory_wait_s: float = 30.0
 
 
 # --- steps ----------------------------------------------------------------------------------
@@ -128,112 +118,19 @@ class StepResult:
     detail: str = ""
 
 
-# --- lock watching --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Blocker:
-    pid: int
-    user: str | None
-    application: str | None
-    client: str | None
-    state: str | None
-    xact_seconds: float | None
-    waiting_on: str | None
-    backend_type: str | None = None
-    activity: str | None = None  # only for autovacuum: its own description, never a client's query
-
-    @property
-    def is_cancellable_autovacuum(self) -> bool:
-        """A routine autovacuum; PostgreSQL itself cancels these for DDL (never anti-wraparound ones)."""
-        return (
-            self.backend_type == "autovacuum worker"
-            and bool(self.activity)
-            and "wraparound" not in (self.activity or "")
-        )
-
-    def describe(self) -> str:
-        if self.backend_type and self.backend_type != "client backend":
-            what = self.activity or self.backend_type
-            return f"pid {self.pid} ({what})"
-        parts = [f"user {self.user}"] if self.user else []
-        if self.application:
-            parts.append(f"application {self.application!r}")
-        if self.client:
-            parts.append(f"from {self.client}")
-        if self.state:
-            parts.append(self.state)
-        if self.xact_seconds is not None:
-            parts.append(f"transaction open {self.xact_seconds:.0f} s")
-        return f"pid {self.pid} ({', '.join(parts)})"
-
-
-_BLOCKERS_SQL = """
-SELECT a.pid, a.usename, NULLIF(a.application_name, ''), host(a.client_addr), a.state,
-       extract(epoch FROM clock_timestamp() - a.xact_start)::float8,
-       (SELECT string_agg(DISTINCT l.relation::regclass::text, ', ')
-          FROM pg_locks l WHERE l.pid = %(me)s AND NOT l.granted AND l.relation IS NOT NULL),
-       a.backend_type,
-       CASE WHEN a.backend_type = 'autovacuum worker' THEN left(a.query, 200) END
-FROM pg_stat_activity a
-WHERE a.pid = ANY (pg_blocking_pids(%(me)s))
-ORDER BY a.xact_start NULLS LAST
-"""
-
-
-class LockWatcher:
-    """Polls who blocks a session while it waits for a lock, from a second connection."""
-
-    def __init__(self, connector: PgConnector, pid: int, interval_s: float = 0.05) -> None:
-        self._connector = connector
-        self._pid = pid
-        self._interval = interval_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.seen: list[Blocker] = []
-
-    def __enter__(self) -> LockWatcher:
-        self._conn = self._connector.dedicated(autocommit=True)
-        self._thread = threading.Thread(target=self._loop, name="dbopt-lock-watcher", daemon=True)
-        self._thread.start()
-        return self
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                rows = self._conn.execute(_BLOCKERS_SQL, {"me": self._pid}).fetchall()
-            except psycopg.Error:
-                return
-            if rows:
-                self.seen = [Blocker(*r) for r in rows]
-            self._stop.wait(self._interval)
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=5)
-        self._conn.close()
-
-
 # --- the runner -----------------------------------------------------------------------------
 
 
-class MigrationRunner:
-    """Applies steps in order, once, under short lock timeouts; see the module docstring."""
+class MigrationRunner(session.Worker[RunnerSettings]):
+    """Applies steps in order, once, under short lock timeouts; see the module docstring.
 
-    def __init__(
-        self,
-        connector: PgConnector,
-        *,
-        settings: RunnerSettings | None = None,
-        run_id: str | None = None,
-        log: Log | None = None,
-    ) -> None:
-        self.connector = connector
-        self.settings = settings or RunnerSettings()
-        self.run_id = run_id
-        self.log: Log = log or logging.getLogger("dbopt.runner")
-        with connector.connection() as conn:
+    `MigrationRunner(connector, settings=RunnerSettings(...), run_id=..., log=...)`."""
+
+    settings_type = RunnerSettings
+    logger_name = "dbopt.runner"
+
+    def _ready(self) -> None:
+        with self.connector.connection() as conn:
             ledger.ensure(conn)
 
     # -- public ----------------------------------------------------------------------------
@@ -287,58 +184,47 @@ class MigrationRunner:
         timeout_s = step.statement_timeout_s or self.settings.statement_timeout_s
         entry = self._ledger_start(step.name, checksum)
         started = time.monotonic()
-        last_blockers: list[Blocker] = []
+        last_blockers: list[session.Blocker] = []
+        limits = {"lock_ms": self.settings.lock_timeout_ms, "statement_ms": int(timeout_s * 1000)}
         for attempt in range(1, self.settings.attempts + 1):
-            with LockWatcher(self.connector, conn.info.backend_pid) as watcher:
+            with session.LockWatcher(self.connector, conn.info.backend_pid) as watcher:
                 try:
                     if step.transactional:
                         with conn.transaction():
-                            conn.execute(f"SET LOCAL lock_timeout = {int(self.settings.lock_timeout_ms)}")
-                            conn.execute(f"SET LOCAL statement_timeout = {int(timeout_s * 1000)}")
+                            session.set_timeouts(conn, **limits, local=True)
                             for stmt in statements:
                                 sqlrun.execute(conn, stmt, names, {})
                     else:
-                        conn.execute(f"SET lock_timeout = {int(self.settings.lock_timeout_ms)}")
-                        conn.execute(f"SET statement_timeout = {int(timeout_s * 1000)}")
-                        try:
+                        with session.timeouts(conn, **limits):
                             for stmt in statements:
                                 sqlrun.execute(conn, stmt, names, {})
-                        finally:
-                            conn.execute("RESET lock_timeout")
-                            conn.execute("RESET statement_timeout")
                 except (pgerrors.LockNotAvailable, pgerrors.DeadlockDetected) as exc:
                     last_blockers = watcher.seen or last_blockers
                     if attempt == self.settings.attempts:
                         break
                     if self._cancel_autovacuum(step.name, watcher.seen):
                         continue
-                    pause = self._backoff(attempt)
-                    self.log.warning(
-                        f"{step.name}: attempt {attempt}/{self.settings.attempts} gave up its lock wait after "
-                        f"{self.settings.lock_timeout_ms} ms ({_lock_reason(exc, last_blockers)}); "
-                        f"retrying in {pause:.1f} s"
-                    )
-                    time.sleep(pause)
+                    self._retry_later(attempt, f"{step.name}: attempt {attempt}/{self.settings.attempts} gave up its "
+                                      f"lock wait after {self.settings.lock_timeout_ms} ms "
+                                      f"({session.lock_reason(exc, last_blockers)})")
                     continue
                 except pgerrors.QueryCanceled:
-                    self._ledger_finish(entry, "failed", "statement timeout")
-                    raise DboptError(
+                    raise self._failed(entry, "statement timeout", (
                         f"Step {step.name} ran longer than its statement timeout of {timeout_s:.0f} s and was "
                         f"rolled back; raise the timeout in the job's config or run it at a quieter time."
-                    ) from None
+                    )) from None
                 except psycopg.Error as exc:
-                    self._ledger_finish(entry, "failed", _first_line(exc))
-                    raise DboptError(
-                        f"Step {step.name} failed and was rolled back: {_first_line(exc)}; fix the cause and rerun "
-                        f"the job (applied steps are skipped)."
-                    ) from None
+                    raise self._failed(entry, session.first_line(exc), (
+                        f"Step {step.name} failed and was rolled back: {session.first_line(exc)}; fix the cause and "
+                        f"rerun the job (applied steps are skipped)."
+                    )) from None
             seconds = time.monotonic() - started
             detail = f"applied in {seconds:.2f} s after {attempt} attempt(s)"
             self._ledger_finish(entry, "applied", detail)
             self.log.info(f"{step.name}: {detail}")
             return StepResult(step.name, "applied", seconds, attempt, detail)
         seconds = time.monotonic() - started
-        blocker_text = _blocker_sentence(last_blockers)
+        blocker_text = session.blocker_sentence(last_blockers)
         self._ledger_finish(entry, "failed", f"lock timeout; {blocker_text}")
         raise LockTimeout(
             f"Step {step.name} gave up after {self.settings.attempts} attempts in {seconds:.1f} s waiting for "
@@ -358,7 +244,7 @@ class MigrationRunner:
         entry = self._ledger_start(step.name, checksum)
         started = time.monotonic()
         last_error = ""
-        last_blockers: list[Blocker] = []
+        last_blockers: list[session.Blocker] = []
         for attempt in range(1, self.settings.attempts + 1):
             if index_state(conn, table, index) == "invalid":
                 self.log.warning(
@@ -366,30 +252,22 @@ class MigrationRunner:
                     f"concurrently and building it again"
                 )
                 self._drop_index_concurrently(conn, table, index)
-            conn.execute(f"SET lock_timeout = {int(self.settings.index_lock_timeout_s * 1000)}")
-            conn.execute(f"SET statement_timeout = {int(self.settings.index_statement_timeout_s * 1000)}")
-            with LockWatcher(self.connector, conn.info.backend_pid) as watcher:
+            with session.timeouts(conn, **self._index_limits), session.LockWatcher(
+                self.connector, conn.info.backend_pid
+            ) as watcher:
                 try:
                     conn.execute(step.text())
                 except (pgerrors.LockNotAvailable, pgerrors.DeadlockDetected, pgerrors.QueryCanceled) as exc:
-                    last_error = _first_line(exc)
+                    last_error = session.first_line(exc)
                     last_blockers = watcher.seen or last_blockers
-                    pause = self._backoff(attempt)
-                    self.log.warning(
-                        f"{step.name}: build attempt {attempt} stopped ({_lock_reason(exc, last_blockers)}); "
-                        f"retrying in {pause:.1f} s"
-                    )
-                    time.sleep(pause)
+                    self._retry_later(attempt, f"{step.name}: build attempt {attempt} stopped "
+                                      f"({session.lock_reason(exc, last_blockers)})")
                     continue
                 except psycopg.Error as exc:
-                    self._ledger_finish(entry, "failed", _first_line(exc))
-                    raise DboptError(
-                        f"Building index {index} failed: {_first_line(exc)}; fix the cause and rerun the job (the "
-                        f"INVALID index it may leave is rebuilt automatically)."
-                    ) from None
-                finally:
-                    conn.execute("RESET lock_timeout")
-                    conn.execute("RESET statement_timeout")
+                    raise self._failed(entry, session.first_line(exc), (
+                        f"Building index {index} failed: {session.first_line(exc)}; fix the cause and rerun the job "
+                        f"(the INVALID index it may leave is rebuilt automatically)."
+                    )) from None
             if index_state(conn, table, index) != "valid":
                 last_error = "the build finished but the index is not valid"
                 continue
@@ -401,7 +279,7 @@ class MigrationRunner:
         self._ledger_finish(entry, "failed", last_error)
         raise LockTimeout(
             f"Index {index} could not be built in {self.settings.attempts} attempts ({last_error}; "
-            f"{_blocker_sentence(last_blockers)}); rerun the job when the database is quieter."
+            f"{session.blocker_sentence(last_blockers)}); rerun the job when the database is quieter."
         )
 
     # -- REINDEX INDEX CONCURRENTLY of bloated indexes --------------------------------------
@@ -414,23 +292,22 @@ class MigrationRunner:
         INVALID) dropped concurrently, and the run goes on with the old index."""
         results: list[StepResult] = []
         with self.connector.dedicated(autocommit=True) as conn:
-            conn.execute(f"SET lock_timeout = {int(self.settings.lock_timeout_ms)}")
-            conn.execute(f"SET statement_timeout = {int(self.settings.statement_timeout_s * 1000)}")
+            session.set_timeouts(conn, lock_ms=self.settings.lock_timeout_ms,
+                                 statement_ms=int(self.settings.statement_timeout_s * 1000))
             found = conn.execute(query.text()).fetchall()
             for qualified, index, before, estimate in found:
                 self._drop_invalid_copies(conn, qualified, index)
                 started = time.monotonic()
-                conn.execute(f"SET lock_timeout = {int(self.settings.index_lock_timeout_s * 1000)}")
-                conn.execute(f"SET statement_timeout = {int(self.settings.index_statement_timeout_s * 1000)}")
+                session.set_timeouts(conn, **self._index_limits)
                 try:
                     conn.execute(f"REINDEX INDEX CONCURRENTLY {qualified}")
                 except psycopg.Error as exc:
                     self.log.warning(
-                        f"REINDEX INDEX CONCURRENTLY {index} stopped ({_first_line(exc)}); the index stays as it was "
+                        f"REINDEX INDEX CONCURRENTLY {index} stopped ({session.first_line(exc)}); the index stays as it was "
                         f"({before / 2**20:,.0f} MB); its half-built copy is dropped"
                     )
                     self._drop_invalid_copies(conn, qualified, index)
-                    results.append(StepResult(f"{query.name} {index}", "skipped", detail=_first_line(exc)))
+                    results.append(StepResult(f"{query.name} {index}", "skipped", detail=session.first_line(exc)))
                     continue
                 after = conn.execute("SELECT pg_relation_size(%s::regclass)", (qualified,)).fetchone()[0]
                 seconds = time.monotonic() - started
@@ -450,7 +327,7 @@ class MigrationRunner:
             (index.replace("_", r"\_") + r"\_ccnew%", qualified),
         ).fetchall()
         for (copy,) in copies:
-            conn.execute(f"SET lock_timeout = {int(self.settings.index_lock_timeout_s * 1000)}")
+            session.set_timeouts(conn, lock_ms=self._index_limits["lock_ms"])
             conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {copy}")
 
     def _drop_index_concurrently(self, conn: psycopg.Connection, table: str, index: str) -> None:
@@ -461,14 +338,17 @@ class MigrationRunner:
             (index, table),
         ).fetchone()
         if qualified:
-            conn.execute(f"SET lock_timeout = {int(self.settings.index_lock_timeout_s * 1000)}")
-            try:
+            with session.timeouts(conn, lock_ms=self._index_limits["lock_ms"]):
                 conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {qualified[0]}")
-            finally:
-                conn.execute("RESET lock_timeout")
 
     # -- helpers ----------------------------------------------------------------------------
-    def _cancel_autovacuum(self, step: str, blockers: list[Blocker]) -> bool:
+    @property
+    def _index_limits(self) -> dict[str, int]:
+        """CREATE/REINDEX/DROP INDEX CONCURRENTLY wait for older transactions: long timeouts."""
+        return {"lock_ms": int(self.settings.index_lock_timeout_s * 1000),
+                "statement_ms": int(self.settings.index_statement_timeout_s * 1000)}
+
+    def _cancel_autovacuum(self, step: str, blockers: list[session.Blocker]) -> bool:
         """Cancel a routine autovacuum in our way, as PostgreSQL does for DDL after
         deadlock_timeout (which our shorter lock_timeout never reaches). It runs again later."""
         vacuums = [b for b in blockers if b.is_cancellable_autovacuum]
@@ -488,6 +368,17 @@ class MigrationRunner:
             )
         return cancelled
 
+    def _retry_later(self, attempt: int, what: str) -> None:
+        """Say why an attempt stopped, then wait out the attempt's backoff."""
+        pause = self._backoff(attempt)
+        self.log.warning(f"{what}; retrying in {pause:.1f} s")
+        time.sleep(pause)
+
+    def _failed(self, entry: int, detail: str, sentence: str) -> DboptError:
+        """Ledger the step as failed; the error to raise."""
+        self._ledger_finish(entry, "failed", detail)
+        return DboptError(sentence)
+
     def _backoff(self, attempt: int) -> float:
         cap = min(self.settings.backoff_max_s, self.settings.backoff_base_s * 2 ** (attempt - 1))
         return random.uniform(cap / 2, cap)  # noqa: S311 - jitter, not cryptography
@@ -500,54 +391,19 @@ class MigrationRunner:
         with self.connector.connection() as conn:
             ledger.finish(conn, entry, outcome, detail)
 
-    def _advisory_lock(self, name: str) -> _AdvisoryLock:
-        return _AdvisoryLock(self.connector, f"dbopt:{name}", wait_s=self.settings.advisory_wait_s)
+    @contextlib.contextmanager
+    def _advisory_lock(self, name: str) -> Iterator[psycopg.Connection]:
+        """A dedicated autocommit session holding the step's advisory lock: two runs never
+        apply one step at once (a killed run's lingering lock is waited for a little)."""
 
+        def refusal(holders: Sequence[session.Holder]) -> str:
+            who = holders[0].describe() if holders else "another session"
+            return f"{name} is being applied right now by {who}; wait for that run to finish instead of starting a second one."
 
-class _AdvisoryLock:
-    """A dedicated autocommit connection holding a session advisory lock for one step.
-
-    If another session holds the lock, wait a little: after a run is killed, PostgreSQL
-    notices the dead client only when its backend next talks to it, so the lock of a
-    killed run lingers for a moment. A live second run keeps it, and then we refuse.
-    """
-
-    def __init__(self, connector: PgConnector, key: str, wait_s: float = 30.0) -> None:
-        self.connector = connector
-        self.key = key
-        self.wait_s = wait_s
-
-    def __enter__(self) -> psycopg.Connection:
-        conn = self.connector.dedicated(autocommit=True)
-        conn.execute("SELECT set_config('application_name', %s, false)", (f"dbopt {self.key[6:]}"[:63],))
-        deadline = time.monotonic() + self.wait_s
-        while not conn.execute("SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", (self.key,)).fetchone()[0]:
-            if time.monotonic() >= deadline:
-                holder = conn.execute(
-                    "SELECT a.pid, a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
-                    "WHERE l.locktype = 'advisory' AND l.granted AND "
-                    "l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND "
-                    "((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(%s, 0) LIMIT 1",
-                    (self.key,),
-                ).fetchone()
-                conn.close()
-                who = f"pid {holder[0]} ({holder[1]})" if holder else "another session"
-                raise DboptError(
-                    f"{self.key[6:]} is being applied right now by {who}; wait for that run to finish instead of "
-                    f"starting a second one."
-                )
-            time.sleep(0.5)
-        self.conn = conn
-        return conn
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            if not self.conn.closed:
-                self.conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (self.key,))
-        except psycopg.Error:
-            pass
-        finally:
-            self.conn.close()
+        with self.connector.dedicated(autocommit=True) as conn:
+            session.name_session(conn, name)
+            with session.advisory_lock(conn, f"dbopt:{name}", wait_s=self.settings.advisory_wait_s, refusal=refusal):
+                yield conn
 
 
 def index_state(conn: psycopg.Connection, table: str, index: str) -> str:
@@ -560,24 +416,3 @@ def index_state(conn: psycopg.Connection, table: str, index: str) -> str:
     if row is None:
         return "missing"
     return "valid" if row[0] else "invalid"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _lock_reason(exc: BaseException, blockers: list[Blocker]) -> str:
-    reason = "deadlock" if isinstance(exc, pgerrors.DeadlockDetected) else _first_line(exc)
-    if blockers:
-        reason += f"; blocked by {blockers[0].describe()}"
-    return reason
-
-
-def _blocker_sentence(blockers: list[Blocker]) -> str:
-    if not blockers:
-        return "a lock held by another session"
-    b = blockers[0]
-    where = f"a lock on {b.waiting_on}" if b.waiting_on else "a lock"
-    others = f" and {len(blockers) - 1} other session(s)" if len(blockers) > 1 else ""
-    return f"{where} held by {b.describe()}{others}"

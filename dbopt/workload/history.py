@@ -95,7 +95,7 @@ class MessageHistoryProbe(Probe):
             "plan_2_1_as_written": Pattern(
                 "plan_2_1_as_written", "2.1 as the plan shapes it: join, GROUP BY, then LIMIT (OFFSET pages)",
                 lambda s, r: service.history_page(s.pg, r[0], r[1], PAGE, offset=r[2] * PAGE, grouped=True),
-                needs=("pg.sequence_number",), sql=(f"{Q}/after_history_grouped.sql",)),
+                needs=("pg.sequence_number",), sql=(f"{Q}/plan_2_1_message_history.sql",)),
             "single_query": Pattern(
                 "single_query", "one JSON-aggregating query, page selected first, OFFSET pages (2.1)",
                 lambda s, r: service.history_page(s.pg, r[0], r[1], PAGE, offset=r[2] * PAGE),

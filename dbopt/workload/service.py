@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dbopt.cursor import Cursor, CursorCodec, default_codec
+from dbopt.postgres import plan_queries
 from dbopt.workload import queries
 
 # A keyset position before every row: the first page of a keyset query.
@@ -88,9 +89,9 @@ def history_page(conn: Any, conversation_id: Any, user_id: Any, limit: int, *, o
     cursor (Phase 3). `grouped`: the plan's 2.1 shape, which aggregates the whole
     conversation before its LIMIT."""
     after = after or FLOOR
-    return queries.pg(conn, "after_history_grouped" if grouped else "after_history_paged", {
+    return queries.pg(conn, "plan_2_1_message_history" if grouped else "after_history_paged", {
         "conversation_id": conversation_id, "user_id": user_id, "after_created_at": after.created_at,
-        "after_id": after.id, "limit": limit, "offset": offset})
+        "after_id": after.id, "limit": limit, "offset": offset}, render=plan_queries.STABLE_PAGES if grouped else None)
 
 
 def plan_history_verbatim(conn: Any, conversation_id: Any, user_id: Any, limit: int, offset: int) -> list[dict]:

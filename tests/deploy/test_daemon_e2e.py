@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 import dagster as dg
-from dagster._core.scheduler.instigation import InstigatorType
 
 from dbopt.cli import stop_process_group
 from dbopt.paths import REPO_ROOT
@@ -61,8 +60,8 @@ def _failures(instance: dg.DagsterInstance, run_id: str) -> list[str]:
 
 
 def _sensor_ticks(instance: dg.DagsterInstance) -> list:
-    (state,) = [s for s in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
-                if s.instigator_name == SENSOR]
+    # Sensor and schedule names are unique in the code location: the name alone finds the sensor.
+    (state,) = [s for s in instance.all_instigator_state() if s.instigator_name == SENSOR]
     assert state.status.value == "RUNNING"
     return instance.get_ticks(state.instigator_origin_id, state.selector_id, limit=200)  # newest first
 

@@ -57,3 +57,10 @@ def test_checksum_ignores_comments_and_whitespace_only() -> None:
 def test_missing_file_is_one_sentence() -> None:
     with pytest.raises(Exception, match="sql/nope.sql is missing"):
         sqlfiles.read("nope.sql")
+
+
+def test_a_span_renders_a_variant_and_keeps_its_default_otherwise() -> None:
+    text = "SELECT 1 WHERE a /*{{f}}*/AND b IS NULL/*{{/f}}*/ /*{{k}}*//*{{/k}}*/ ORDER BY x/*{{t}}*/ /*{{/t}}*/"
+    assert sqlfiles.render(text).split() == "SELECT 1 WHERE a AND b IS NULL ORDER BY x".split()
+    assert sqlfiles.render(text, {"f": "", "k": "AND c > $5", "t": ", id"}).split() == \
+        "SELECT 1 WHERE a AND c > $5 ORDER BY x, id".split()

@@ -64,7 +64,7 @@ def test_query_latency_sensor_over_the_last_interval(instance, stats_db, embedde
     passed, md = check(result, "query_latency_alert")
     assert "since the previous sample" in figures["window"]
     assert not passed and 550 < md["value"] <= figures["max_ms"], (md, figures)
-    assert "pg_sleep" in figures["slowest_statements"]
+    assert any("pg_sleep" in str(v) for r in figures["slowest_statements"].records for v in r.data.values())
     reason = driver.skip()
     assert reason.startswith("Firing: query latency p99 is") and "nothing launched" in reason
     assert "no safe automatic remedy" in reason

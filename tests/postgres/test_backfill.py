@@ -224,7 +224,9 @@ def test_a_role_that_cannot_see_other_sessions_makes_the_backfill_careful_not_bl
         old.close()
     role = psycopg.conninfo.conninfo_to_dict(dml_only_url)["user"]
     assert report.blind and "pg_read_all_stats" in report.blind and role in report.blind
-    assert "no: role" in str(report.metadata()["throttle_sees_other_sessions"])
+    from pipelines.postgres_steps import backfill_metadata
+
+    assert "no: role" in backfill_metadata(report)["throttle_sees_other_sessions"].value
     assert any("health throttle is blind" in r.getMessage() for r in caplog.records)
     assert report.batch_size <= 50 and report.paused_s > 0
     assert hits(table) == {1: ROWS}
@@ -268,7 +270,6 @@ def test_vacuums_as_it_goes_and_a_long_transaction_does_not_hold_it_up(table: st
         old.close()
     assert hits(table) == {1: ROWS}
     assert report.vacuums >= 3 and report.vacuums_skipped == 0
-    assert report.metadata()["vacuums"] == report.vacuums
 
 
 def test_a_vacuum_that_cannot_get_its_lock_is_skipped_and_the_backfill_goes_on(table: str, caplog) -> None:

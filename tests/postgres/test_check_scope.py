@@ -26,7 +26,11 @@ def _evaluations(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEv
 
 
 def _meta(evaluation: dg.AssetCheckEvaluation, key: str):
-    return evaluation.metadata[key].value
+    """A figure, or a table's cells as one text (a sample of offending rows is a table)."""
+    value = evaluation.metadata[key]
+    if isinstance(value, dg.TableMetadataValue):
+        return " ".join(str(v) for r in value.records for v in r.data.values())
+    return value.value
 
 
 def _corrupt_tsv(conn: psycopg.Connection, inside: bool) -> str:

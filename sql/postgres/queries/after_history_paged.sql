@@ -2,7 +2,7 @@
 -- the page selected first: the index on (conversation_id, created_at, id) yields the 100
 -- messages in order and stops; only those get their reactions and attachments aggregated
 -- (subqueries per message, through the indexes on message_id). Same columns and JSON as
--- the plan's 2.1 (after_history_grouped.sql), ordered by (created_at, id) so pages are
+-- the plan's 2.1 (plan_2_1_message_history.sql), ordered by (created_at, id) so pages are
 -- stable. Phase 2 passes the first instant and the nil uuid with the page's OFFSET;
 -- Phase 3 passes a decoded cursor and offset 0.
 -- params: conversation_id, user_id, after_created_at, after_id, limit, offset
