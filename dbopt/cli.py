@@ -328,7 +328,7 @@ writes: the baseline tables; with --reset they are dropped first, with the rollo
     "status": ("which databases, and which step of each phase they are at", """\
 For each database: where it is (password redacted), its version, whether the baseline is there,
 and which rollout step ran when; then the plan's receipt of the last rollout.
-reads:  DATABASE_URL, CLICKHOUSE_URL, REDIS_URL, DBOPT_HOME (read-only: starts nothing)
+reads:  DATABASE_URL, CLICKHOUSE_URL, REDIS_URL, DBOPT_HOME (read-only: starts no server)
 writes: stdout only; --json prints one JSON document for scripts:
         {"format": 1, "dbopt_version": str, "ok": bool,
          "systems": [{"system": "PostgreSQL"|"ClickHouse"|"Redis", "where": str, "ok": bool,
