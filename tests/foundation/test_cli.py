@@ -72,11 +72,12 @@ def test_seed_then_status_on_a_fresh_database(tmp_path: Path, pg_url: str) -> No
 def test_status_json_for_scripts(tmp_path: Path, seeded_pg_url: str) -> None:
     """One JSON document, every URL redacted: the password below is accepted by the suite's
     server (trust on loopback) and must appear nowhere."""
-    from urllib.parse import urlsplit, urlunsplit
+    from psycopg.conninfo import conninfo_to_dict
 
-    parts = urlsplit(seeded_pg_url)
+    params = conninfo_to_dict(seeded_pg_url)
     secret = "Sc4nMe-N0t"
-    with_password = urlunsplit(parts._replace(netloc=f"{parts.username or 'postgres'}:{secret}@{parts.hostname}:{parts.port}"))
+    with_password = (f"postgresql://{params.get('user') or 'postgres'}:{secret}@{params.get('host') or '127.0.0.1'}:"
+                     f"{params.get('port') or 5432}/{params['dbname']}")
     env = {"DATABASE_URL": with_password, "CLICKHOUSE_URL": f"chdb://{tmp_path}/ch", "REDIS_URL": "redis://127.0.0.1:9/0"}
     proc = dbopt("status", "--json", env=env, home=tmp_path)
     assert secret not in proc.stdout + proc.stderr
