@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	@echo "Setting up $(VENV) with $(PYTHON) ..."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-	@$(BIN)/python -m pip install -q -e '.[dev]' 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BIN)/python -m pip install -q -e '.[dev,embedded]' 2>&1 | grep -v "^WARNING: Location" || true
 	@$(BIN)/python -c "import dbopt, dagster, chdb, psycopg, great_expectations" \
 		|| { echo "Installing the project into $(VENV) failed; see the pip output above."; exit 1; }
 	@touch $(STAMP)

@@ -1,43 +1,23 @@
 """`dbopt`: what a newcomer and an operator do outside the Dagster UI.
 
-    dbopt up          start the embedded PostgreSQL and Redis (unless DATABASE_URL / REDIS_URL are set)
-    dbopt down        stop them
-    dbopt seed        create the baseline schemas and fill them (--scale tiny|small|medium|large, --messages N)
-    dbopt status      which databases, and which step of each phase they are at
-    dbopt plan        the read-only preflight: will each rollout work here, right now? (exit 0 go, 1 warn, 2 no-go);
-                      then phase1_postgres's plan: per step its lock, rows, predicted duration, disk
-    dbopt ui          the Dagster UI on 127.0.0.1 (a persistent instance under the data folder)
-    dbopt demo        up, seed small, benchmark, run every rollout job in order, benchmark again, print
-                      what each did and the plan's targets table (before -> after)
-
-They read DATABASE_URL, CLICKHOUSE_URL and REDIS_URL (unset: dbopt's own embedded servers in
-DBOPT_HOME); special characters in a password must be percent-encoded. `seed` and `demo` drop
-or generate data, so they refuse a database dbopt did not start itself unless given
---overwrite-external-database. Errors a user can fix end in one sentence naming the problem
-and the fix (exit code 2).
+`dbopt COMMAND --help` says what each command does, what it reads and what it writes.
+Every command reads DATABASE_URL, CLICKHOUSE_URL and REDIS_URL (unset: dbopt's own embedded
+servers in DBOPT_HOME, `.dbopt/` in the repository by default); special characters in a
+password must be percent-encoded, and no command prints a password.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from typing import Any
 
 from dbopt import urls
 from dbopt.errors import DboptError
-from dbopt.paths import REPO_ROOT, dagster_home, data_dir
-
-# The benchmark runs on each side of Phase 1, so its report has a "Before" and an "after".
-ROLLOUT_JOBS = ("workload_benchmark", "phase1_postgres", "phase1_clickhouse", "partition_cleanup", "workload_benchmark")
-# The demo prints its own summary of each job; the full logs are in the UI.
-QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def say(line: str = "") -> None:
@@ -148,7 +128,11 @@ def cmd_seed(args: argparse.Namespace) -> int:
 # --- status ---------------------------------------------------------------------------------
 
 
-def cmd_status(_: argparse.Namespace) -> int:
+# The shape of `dbopt status --json`; raised only when a key changes meaning or disappears.
+STATUS_FORMAT = 1
+
+
+def cmd_status(args: argparse.Namespace) -> int:
     from dbopt.status import (
         clickhouse_receipt,
         clickhouse_status,
@@ -157,9 +141,12 @@ def cmd_status(_: argparse.Namespace) -> int:
         redis_status,
     )
 
-    ok = True
-    for status in (postgres_status(), clickhouse_status(), redis_status()):
-        ok &= status.ok
+    statuses = [postgres_status(), clickhouse_status(), redis_status()]
+    ok = all(status.ok for status in statuses)
+    if args.json:
+        print(json.dumps(status_document(statuses), indent=2), flush=True)
+        return 0 if ok else 1
+    for status in statuses:
         say(f"{status.name}: {status.where}")
         say(f"  {status.summary}")
         if status.steps:
@@ -177,6 +164,28 @@ def cmd_status(_: argparse.Namespace) -> int:
             for line in postgres_receipt():
                 say(line)
     return 0 if ok else 1
+
+
+def status_document(statuses: Sequence[Any]) -> dict[str, Any]:
+    """`dbopt status --json`: one object per system, URLs redacted (the same words as the text)."""
+    from dbopt.secrets import scrub
+
+    def step(s: dict[str, Any]) -> dict[str, Any]:
+        finished = s.get("finished_at")
+        return {"step": str(s["step"]), "state": str(s["state"]),
+                "finished_at": finished.isoformat() if finished else None,
+                "detail": scrub(str(s.get("detail") or ""))}
+
+    return {
+        "format": STATUS_FORMAT,
+        "dbopt_version": _version(),
+        "ok": all(st.ok for st in statuses),
+        "systems": [
+            {"system": st.name, "where": scrub(st.where), "ok": st.ok, "summary": scrub(st.summary),
+             "steps": [step(s) for s in st.steps]}
+            for st in statuses
+        ],
+    }
 
 
 # --- plan -----------------------------------------------------------------------------------
@@ -252,176 +261,29 @@ def cmd_plan(_: argparse.Namespace) -> int:
     return PLAN_EXIT[verdict(worst).value]
 
 
-# --- ui -------------------------------------------------------------------------------------
-
-
-def prepare_dagster_home() -> Path:
-    """A persistent instance under the data folder, with the local template on first use."""
-    home = dagster_home()
-    config = home / "dagster.yaml"
-    if not config.exists():
-        shutil.copy(REPO_ROOT / "deploy" / "dagster.local.yaml", config)
-    os.environ["DAGSTER_HOME"] = str(home)
-    return home
+# --- ui / demo ------------------------------------------------------------------------------
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    from dbopt import devserver
+
     cmd_up(args)
-    home = prepare_dagster_home()
+    home = devserver.prepare_dagster_home()
     say(f"Dagster UI on http://127.0.0.1:{args.port} (instance in {home}); Ctrl-C stops it.")
-    proc = start_dagster_dev(args.port, REPO_ROOT / "workspace.yaml")
-
-    def stop(*_: object) -> None:
-        stop_process_group(proc)
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        stop()
-        return 0
-
-
-def _restore_sigint() -> None:
-    # A background job of a non-interactive shell starts with SIGINT ignored; its children
-    # would inherit that, and Python would then install no KeyboardInterrupt handler.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def start_dagster_dev(port: int, workspace: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """`dagster dev` on 127.0.0.1 in a process group of its own, stoppable with SIGINT.
-
-    dagster dev ignores SIGTERM when it runs in the background, so it is stopped with
-    SIGINT (see stop_process_group); SIGINT must therefore not be inherited as ignored.
-    """
-    dagster = Path(sys.executable).parent / "dagster"
-    return subprocess.Popen(
-        [str(dagster), "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)],
-        cwd=REPO_ROOT,
-        env=env,
-        start_new_session=True,
-        preexec_fn=_restore_sigint,  # noqa: PLW1509 - no threads run yet in the callers
-    )
-
-
-def stop_process_group(proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    """SIGINT to dagster dev (it stops its webserver, daemon and code servers), SIGKILL to the
-    whole group if anything lingers."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.kill(proc.pid, signal.SIGINT)
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    except ProcessLookupError:
-        pass
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)  # a child that outlived its parent
-
-
-# --- demo -----------------------------------------------------------------------------------
+    return devserver.serve(args.port)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from dbopt import demo
+
     refuse_external(
         [*seed_targets(None), urls.redis(start=False)], "demo",
         "drops every baseline table, re-seeds it and runs every rollout job on it", args.overwrite_external_database,
     )
-    started = time.monotonic()
-    say("== 1. Embedded databases")
-    cmd_up(args)
-    say()
-    say(f"== 2. Seed ({args.scale})")
     seed_args = argparse.Namespace(
         scale=args.scale, messages=None, reset=True, only=None, overwrite_external_database=args.overwrite_external_database
     )
-    cmd_seed(seed_args)
-    say()
-    say("== 3. Rollout jobs, in order")
-    prepare_dagster_home()
-    import dagster as dg
-
-    from pipelines.definitions import defs
-
-    names = [n for n in ROLLOUT_JOBS if _has_job(defs, n)]
-    instance = dg.DagsterInstance.get()
-    failed = []
-    for i, name in enumerate(names):
-        t = time.monotonic()
-        when = ""
-        if name == "workload_benchmark":
-            when = "after Phase 1, " if "phase1_postgres" in names[:i] else "before Phase 1: the old code, "
-        say(f"-- {name} ({when}running; its full log is in the UI afterwards)")
-        result = defs.resolve_job_def(name).execute_in_process(
-            instance=instance, raise_on_error=False, run_config=QUIET_LOGS
-        )
-        for line in summarize(result):
-            say(f"   {line}")
-        say(f"   {'succeeded' if result.success else 'FAILED'} in {time.monotonic() - t:.0f} s (run {result.run_id[:8]})")
-        if not result.success:
-            failed.append(name)
-    say()
-    report = data_dir() / "reports" / "workload_benchmark.md"
-    if report.exists():
-        say("== 4. The plan's targets, measured on this data (before -> after)")
-        say(report.read_text().strip())
-        say()
-    say(f"Demo finished in {time.monotonic() - started:.0f} s"
-        + (f"; failed: {', '.join(failed)}" if failed else "; every job succeeded") + ".")
-    say("Open the UI with `make ui` (or `.venv/bin/dbopt ui`) and go to http://127.0.0.1:3000 to see these runs.")
-    return 1 if failed else 0
-
-
-def _has_job(defs, name: str) -> bool:
-    try:
-        defs.resolve_job_def(name)
-    except Exception:  # DagsterInvariantViolationError: no such job
-        return False
-    return True
-
-
-PREFERRED_METADATA = ("rows", "rows_per_s", "duration_s", "applied", "skipped", "months", "partitions_dropped",
-                      "rows_freed", "bytes_freed", "rows_copied", "rollup_rows", "months_backfilled",
-                      "events_in_backfilled_months", "dry_run", "patterns_measured", "answers_compared",
-                      "answers_different")
-
-
-def _figure(value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    return f"{value:,.1f}" if isinstance(value, float) and abs(value) < 100 else f"{value:,.0f}"
-
-
-def summarize(result) -> list[str]:
-    """One line per asset (its key figures) and one for the checks."""
-    lines: list[str] = []
-    passed = failed = warned = 0
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_MATERIALIZATION":
-            mat = event.event_specific_data.materialization
-            figures = []
-            for key in PREFERRED_METADATA:
-                if key in mat.metadata:
-                    value = mat.metadata[key].value
-                    figures.append(f"{key}={_figure(value)}")
-            lines.append(f"{mat.asset_key.to_user_string():<36} {' '.join(figures[:4])}")
-        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
-            check = event.event_specific_data
-            if check.passed:
-                passed += 1
-            elif check.severity.value == "WARN":
-                warned += 1
-                lines.append(f"check {check.check_name} missed (a warning)")
-            else:
-                failed += 1
-                lines.append(f"check {check.check_name} FAILED")
-        elif event.is_failure and getattr(event.event_specific_data, "error", None):
-            message = event.event_specific_data.error.message.strip().splitlines()
-            lines.append(f"error: {message[-1][:200] if message else 'see the run in the UI'}")
-    lines.append(f"checks: {passed} passed, {failed} failed" + (f", {warned} warning{'s' * (warned > 1)}" if warned else ""))
-    return lines
+    return demo.run(args.scale, up=lambda: cmd_up(args), seed=lambda: cmd_seed(seed_args), say=say)
 
 
 # --- entry point ----------------------------------------------------------------------------
@@ -436,38 +298,104 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+EXIT_CODES = """exit codes:
+  0    done; `status`: every database reachable with its baseline; `plan`: every finding is go
+  1    `status`: a database is unreachable or lacks the baseline; `plan`: the worst finding is a
+       warning; `demo`: a job failed
+  2    a problem you can fix, told in one sentence on stderr (a bad URL, a refused password, an
+       unknown role, a database dbopt did not start); `plan`: a no-go; a wrong command line
+  130  interrupted (Ctrl-C)"""
+
+READS_URLS = ("reads: DATABASE_URL, CLICKHOUSE_URL, REDIS_URL (unset: dbopt's own servers in DBOPT_HOME, "
+              "default .dbopt/ in the repository)")
+
+# name: (one-line help, what it does / reads / writes)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "up": ("start the embedded PostgreSQL and Redis", """\
+Start dbopt's own PostgreSQL 18 and Redis (reusing running ones) and print where each database is.
+Nothing starts for a system whose variable is set; chDB is opened by each step that needs it.
+reads:  DATABASE_URL, CLICKHOUSE_URL, REDIS_URL, DBOPT_HOME
+writes: DBOPT_HOME/postgres, DBOPT_HOME/redis (the embedded servers' data and logs)"""),
+    "down": ("stop the embedded PostgreSQL and Redis", """\
+Stop dbopt's own PostgreSQL and Redis; their data stays in DBOPT_HOME.
+reads:  DBOPT_HOME
+writes: nothing (the servers stop)"""),
+    "seed": ("create the baseline schemas and fill them with generated data", f"""\
+Create the contract's baseline tables (PostgreSQL and ClickHouse) and fill them with generated data.
+reads:  DATABASE_URL, CLICKHOUSE_URL (unset: dbopt's own servers, started if needed), DBOPT_HOME
+writes: the baseline tables; with --reset they are dropped first, with the rollout's objects.
+        Refused on a database dbopt did not start, unless {OVERWRITE_FLAG}."""),
+    "status": ("which databases, and which step of each phase they are at", """\
+For each database: where it is (password redacted), its version, whether the baseline is there,
+and which rollout step ran when; then the plan's receipt of the last rollout.
+reads:  DATABASE_URL, CLICKHOUSE_URL, REDIS_URL, DBOPT_HOME (read-only: starts no server)
+writes: stdout only; --json prints one JSON document for scripts:
+        {"format": 1, "dbopt_version": str, "ok": bool,
+         "systems": [{"system": "PostgreSQL"|"ClickHouse"|"Redis", "where": str, "ok": bool,
+                      "summary": str, "steps": [{"step", "state", "finished_at" (ISO 8601 or
+                      null), "detail"}]}]}"""),
+    "plan": ("the read-only preflight, then phase1_postgres's plan (exit 0 go, 1 warn, 2 no-go)", """\
+The read-only preflight: will each rollout work here, right now? One line per finding (go / WARN /
+NO-GO, the words of the Dagster checks); then, unless no-go, phase1_postgres's plan: per step its
+lock, rows, predicted duration, disk and WAL (calibrated on a rolled-back sample).
+reads:  DATABASE_URL, DBOPT_HOME (starts nothing)
+writes: nothing (the sample runs in a transaction that is rolled back)"""),
+    "ui": ("the Dagster UI on 127.0.0.1", """\
+`dbopt up`, then `dagster dev` on 127.0.0.1:PORT until Ctrl-C, on a persistent local instance.
+reads:  DATABASE_URL, CLICKHOUSE_URL, REDIS_URL, DBOPT_HOME, DAGSTER_HOME
+writes: the instance in DAGSTER_HOME (unset: DBOPT_HOME/dagster, dagster.yaml copied from
+        deploy/dagster.local.yaml on first use), plus what `dbopt up` writes"""),
+    "demo": ("up, seed --reset, every rollout job in order, what each did", f"""\
+`dbopt up`, `dbopt seed --reset`, then workload_benchmark, phase1_postgres, phase1_clickhouse,
+partition_cleanup and workload_benchmark again; prints each job's figures and the plan's targets
+table (before -> after).
+reads:  DATABASE_URL, CLICKHOUSE_URL, REDIS_URL, DBOPT_HOME, DAGSTER_HOME
+writes: the databases (dropped, re-seeded, rolled out), the runs in DAGSTER_HOME (unset:
+        DBOPT_HOME/dagster), reports in DBOPT_HOME/reports. Refused on a database dbopt did not
+        start, unless {OVERWRITE_FLAG}."""),
+}
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dbopt", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    raw = argparse.RawDescriptionHelpFormatter
+    p = argparse.ArgumentParser(prog="dbopt", description=__doc__, epilog=EXIT_CODES, formatter_class=raw)
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    sub = p.add_subparsers(dest="command")
-    sub.add_parser("up", help="start the embedded PostgreSQL and Redis").set_defaults(fn=cmd_up)
-    sub.add_parser("down", help="stop them").set_defaults(fn=cmd_down)
-    s = sub.add_parser("seed", help="create the baseline schemas and fill them with generated data (dbopt's own "
-                       f"servers only, unless {OVERWRITE_FLAG})")
+    sub = p.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+
+    def command(name: str, fn: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+        short, long = COMMANDS[name]
+        c = sub.add_parser(name, help=short, description=long, epilog=EXIT_CODES, formatter_class=raw)
+        c.set_defaults(fn=fn)
+        return c
+
+    command("up", cmd_up)
+    command("down", cmd_down)
+    s = command("seed", cmd_seed)
     s.add_argument("--scale", choices=("tiny", "small", "medium", "large"), default="small")
     s.add_argument("--messages", type=int, help="size by message count instead of a named scale")
     s.add_argument("--reset", action="store_true", help="drop the baseline tables (and the rollout's objects) first")
     s.add_argument("--only", choices=("postgres", "clickhouse"), help="seed one database only")
     s.add_argument(OVERWRITE_FLAG, action="store_true", help=OVERWRITE_HELP)
-    s.set_defaults(fn=cmd_seed)
-    sub.add_parser("status", help="which databases, and which phase each step is at").set_defaults(fn=cmd_status)
-    sub.add_parser(
-        "plan", help="the read-only preflight of each rollout: go / warn / no-go per finding (exit 0 go, 1 warn, 2 no-go)"
-    ).set_defaults(fn=cmd_plan)
-    u = sub.add_parser("ui", help="the Dagster UI on 127.0.0.1")
+    st = command("status", cmd_status)
+    st.add_argument("--json", action="store_true", help="one JSON document on stdout (described above)")
+    command("plan", cmd_plan)
+    u = command("ui", cmd_ui)
     u.add_argument("--port", type=int, default=3000)
-    u.set_defaults(fn=cmd_ui)
-    d = sub.add_parser("demo", help="up, seed --reset, run every rollout job, print what each did (dbopt's own "
-                       f"servers only, unless {OVERWRITE_FLAG})")
+    d = command("demo", cmd_demo)
     d.add_argument("--scale", choices=("tiny", "small", "medium"), default="small")
     d.add_argument(OVERWRITE_FLAG, action="store_true", help=OVERWRITE_HELP)
-    d.set_defaults(fn=cmd_demo)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
+    from pathlib import Path
+
+    from dbopt.paths import REPO_ROOT
+    from dbopt.tmp_homes import remove_stale
+
+    remove_stale(Path.cwd(), REPO_ROOT)  # what killed `dagster job execute` runs left behind
     p = parser()
     args = p.parse_args(argv)
     if args.command is None:

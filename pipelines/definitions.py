@@ -7,15 +7,23 @@ here connects to a database: resources open connections inside steps.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dagster as dg
 
 import assets
 import checks
+from dbopt import tmp_homes
 from pipelines.jobs import JOBS
 from pipelines.metadata import with_python_references
 from pipelines.resources import resources_from_env
 from pipelines.schedules import SCHEDULES
 from pipelines.sensors import SENSORS
+
+# `dagster job execute` without DAGSTER_HOME keeps its runs in `.tmp_dagster_home_*` in the
+# current directory: mark ours, remove those whose `dagster` process was killed.
+tmp_homes.claim()
+tmp_homes.remove_stale(Path.cwd())
 
 # Every asset links to its Python source beside the SQL files its step declares, so the UI
 # leads from a step to the code that runs it.

@@ -203,7 +203,9 @@ class ChdbClient(ClickHouse):
     def _open(self) -> Any:
         if self._session is not None:
             return self._session
-        from chdb import session as chdb_session
+        from dbopt.embedded import require
+
+        chdb_session = require("chdb.session")
 
         assert self.target.path is not None
         self.target.path.mkdir(parents=True, exist_ok=True)

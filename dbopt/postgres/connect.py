@@ -50,8 +50,14 @@ def connection_kwargs(
     return {"application_name": application_name, "options": options, "connect_timeout": 10, **KEEPALIVES}
 
 
+# libpq's words for a server that is not there (no listener, a firewall, a host that is down).
+UNREACHABLE = ("connection refused", "timeout expired", "no route to host", "network is unreachable",
+               "connection timed out", "no such file or directory")
+
+
 def explain(exc: BaseException, url: str) -> ConnectionProblem:
-    """One sentence for a failed connection; the password never appears."""
+    """One sentence for a failed connection, by what the server said: a wrong password, an
+    unknown role, no such database, nothing listening; the password never appears."""
     raw = scrub_for(_reason(exc), url)
     raw_lower = raw.lower()
     safe = redact_url(url)
@@ -74,6 +80,11 @@ def explain(exc: BaseException, url: str) -> ConnectionProblem:
         )
     if "could not translate host name" in raw_lower or "name or service not known" in raw_lower:
         return ConnectionProblem(f"The host in DATABASE_URL {safe} does not resolve; fix the host name.")
+    if any(m in raw_lower for m in UNREACHABLE):
+        return ConnectionProblem(
+            f"Cannot connect to PostgreSQL at {safe}: nothing answers there ({raw}); start the server, or fix the "
+            f"host and port in DATABASE_URL."
+        )
     return ConnectionProblem(
         f"Cannot connect to PostgreSQL at {safe} ({raw}); check that the server runs and that DATABASE_URL is right."
     )

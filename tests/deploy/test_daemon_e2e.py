@@ -24,7 +24,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from dbopt.cli import stop_process_group
+from dbopt.devserver import stop_process_group
 from dbopt.paths import REPO_ROOT
 
 BIN = Path(sys.executable).parent

@@ -19,7 +19,7 @@ import dagster as dg
 import psycopg
 import pytest
 
-from dbopt.cli import stop_process_group
+from dbopt.devserver import stop_process_group
 from dbopt.paths import REPO_ROOT
 from dbopt.postgres.traffic import Traffic
 from tests.postgres.conftest import failures, run_job

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -66,3 +67,40 @@ def test_seed_then_status_on_a_fresh_database(tmp_path: Path, pg_url: str) -> No
     assert "Redis" in status.stdout and "Cannot reach Redis" in status.stdout  # REDIS_URL points nowhere
     again = dbopt("seed", "--scale", "tiny", OVERWRITE, env=env, home=tmp_path)
     assert again.returncode == 2 and "pass --reset" in last_line(again)
+
+
+def test_status_json_for_scripts(tmp_path: Path, seeded_pg_url: str) -> None:
+    """One JSON document, every URL redacted: the password below is accepted by the suite's
+    server (trust on loopback) and must appear nowhere."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    params = conninfo_to_dict(seeded_pg_url)
+    secret = "Sc4nMe-N0t"
+    with_password = (f"postgresql://{params.get('user') or 'postgres'}:{secret}@{params.get('host') or '127.0.0.1'}:"
+                     f"{params.get('port') or 5432}/{params['dbname']}")
+    env = {"DATABASE_URL": with_password, "CLICKHOUSE_URL": f"chdb://{tmp_path}/ch", "REDIS_URL": "redis://127.0.0.1:9/0"}
+    proc = dbopt("status", "--json", env=env, home=tmp_path)
+    assert secret not in proc.stdout + proc.stderr
+    document = json.loads(proc.stdout)
+    assert proc.returncode == 1 and document["ok"] is False  # Redis points nowhere, chDB has no baseline
+    assert document["format"] == 1 and document["dbopt_version"]
+    systems = {s["system"]: s for s in document["systems"]}
+    assert list(systems) == ["PostgreSQL", "ClickHouse", "Redis"]
+    pg = systems["PostgreSQL"]
+    assert pg["ok"] is True and ":***@" in pg["where"] and "baseline present" in pg["summary"]
+    assert systems["Redis"]["ok"] is False and "Cannot reach Redis" in systems["Redis"]["summary"]
+    assert all(set(s) == {"system", "where", "ok", "summary", "steps"} for s in document["systems"])
+
+
+def test_each_command_says_what_it_reads_and_writes(tmp_path: Path) -> None:
+    alone = dbopt(home=tmp_path)
+    assert alone.returncode == 0 and alone.stdout.startswith("usage: dbopt") and "exit codes:" in alone.stdout
+    version = dbopt("--version", home=tmp_path)
+    assert version.returncode == 0 and version.stdout.startswith("dbopt ")
+    for command in ("up", "down", "seed", "status", "plan", "ui", "demo"):
+        proc = dbopt(command, "--help", home=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert "reads:" in proc.stdout and "writes:" in proc.stdout and "exit codes:" in proc.stdout, command
+        assert "DBOPT_HOME" in proc.stdout, command
+    wrong = dbopt("nonsense", home=tmp_path)
+    assert wrong.returncode == 2 and "invalid choice" in wrong.stderr

@@ -3,6 +3,7 @@ or a wrong password (on real servers that check passwords), with no piece of the
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +24,9 @@ WRONG = "Wr0ng%2FPa55"  # percent-encoded in the URL: Wr0ng/Pa55
 def test_dbopt_alone_prints_the_help(capsys) -> None:
     assert cli.main([]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("usage: dbopt") and "seed" in out and "--overwrite-external-database" in out
+    assert out.startswith("usage: dbopt") and "seed" in out and "exit codes:" in out
+    for variable in ("DATABASE_URL", "CLICKHOUSE_URL", "REDIS_URL", "DBOPT_HOME"):
+        assert variable in out
 
 
 def test_version(capsys) -> None:
@@ -71,12 +74,40 @@ def test_a_wrong_password(pg_with_passwords: str, monkeypatch, capsys) -> None:
     from urllib.parse import quote
 
     connect(f"postgresql://app:{quote(PASSWORD, safe='')}@{pg_with_passwords}/postgres").close()
-    # dbopt status says the same.
+    # dbopt status says the same, as text and as JSON.
     monkeypatch.setenv("DATABASE_URL", url)
     cli.main(["status"])
     out = capsys.readouterr().out
     assert "refused the credentials" in out
     assert_no_leak(out, WRONG)
+    assert cli.main(["status", "--json"]) == 1
+    out = capsys.readouterr().out
+    assert_no_leak(out, WRONG)
+    (pg,) = [s for s in json.loads(out)["systems"] if s["system"] == "PostgreSQL"]
+    assert pg["ok"] is False and "refused the credentials" in pg["summary"] and ":***@" in pg["where"]
+
+
+def test_an_unknown_database(pg_with_passwords: str) -> None:
+    url = f"postgresql://postgres:{WRONG}@{pg_with_passwords}/no_such_db"
+    with pytest.raises(DboptError) as failed:
+        connect(url)
+    message = str(failed.value)
+    assert "has no such database" in message and message.endswith("fix the database name in DATABASE_URL."), message
+    assert_no_leak(message, WRONG)
+
+
+def test_nothing_listening() -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on once closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"postgresql://app:{WRONG}@127.0.0.1:{port}/app"
+    with pytest.raises(DboptError) as failed:
+        connect(url)
+    message = str(failed.value)
+    assert "nothing answers there" in message and message.endswith("fix the host and port in DATABASE_URL."), message
+    assert_no_leak(message, WRONG)
 
 
 def test_a_wrong_redis_password(tmp_path: Path) -> None:

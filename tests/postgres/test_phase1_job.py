@@ -75,6 +75,7 @@ def _dagster_execute(url: str, home: Path, config: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [str(BIN / "dagster"), "job", "execute", "-m", "pipelines.definitions", "-j", "phase1_postgres", "-c", str(config)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        cwd=home,  # a killed run leaves nothing in the checkout, whatever dagster writes in its cwd
     )
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dbopt.cli import start_dagster_dev, stop_process_group
+from dbopt.devserver import start_dagster_dev, stop_process_group
 from dbopt.embedded import free_port
 from dbopt.paths import REPO_ROOT
 from tests.ui.conftest import CHROMIUM
