@@ -9,11 +9,13 @@ password must be percent-encoded, and no command prints a password.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from dbopt import urls
@@ -207,7 +209,43 @@ def postgres_findings() -> tuple[str, list]:
 
 
 # One (system, findings function) pair per system with a preflight, in the order printed.
-PREFLIGHTS: list[tuple[str, Callable[[], tuple[str, list]]]] = [("PostgreSQL", postgres_findings)]
+def clickhouse_findings(stack: contextlib.ExitStack) -> tuple[str, list, Callable[[], list[str]] | None] | None:
+    """ClickHouse's preflight findings and its plan (the same code and words as the assets
+    clickhouse_preflight and clickhouse_plan); None when no ClickHouse is configured here."""
+    from dbopt.clickhouse import preflight, rollout_plan
+    from dbopt.clickhouse.client import connect
+    from dbopt.preflight import no_go
+
+    endpoint = urls.clickhouse()
+    if not endpoint.given and not Path(endpoint.url.removeprefix("chdb://")).is_dir():
+        return None
+    try:
+        ch = stack.enter_context(connect(endpoint.url))
+    except DboptError as exc:
+        return endpoint.where, [no_go("clickhouse_reachable", endpoint.scrub(str(exc)), "unreachable", "a query answered")], None
+    return endpoint.where, preflight.findings(ch), lambda: rollout_plan.format_plan(rollout_plan.compute(ch))
+
+
+def redis_findings(_: contextlib.ExitStack) -> tuple[str, list, None] | None:
+    """Redis's preflight findings (the same code and words as the asset redis_preflight); None
+    when REDIS_URL is unset and dbopt's own Redis is not running."""
+    from dbopt import redis_preflight
+
+    endpoint = urls.redis(start=False)
+    if endpoint.url is None:
+        return None
+    return endpoint.where, redis_preflight.findings(lambda: urls.redis_client(endpoint, socket_timeout=3)), None
+
+
+def postgres_preflight_and_plan(_: contextlib.ExitStack) -> tuple[str, list, Callable[[], list[str]]]:
+    where, findings = postgres_findings()
+    return where, findings, postgres_plan_lines
+
+
+# Each system's preflight (and plan, when it has one): PostgreSQL always; ClickHouse and Redis
+# when configured here (their URL set, or dbopt's own chDB folder or Redis present).
+PREFLIGHTS: list[tuple[str, Callable[[contextlib.ExitStack], tuple | None]]] = [
+    ("PostgreSQL", postgres_preflight_and_plan), ("ClickHouse", clickhouse_findings), ("Redis", redis_findings)]
 
 VERDICT_WORDS = {"go": "go", "warn": "WARN", "no_go": "NO-GO"}
 # Exit codes of `dbopt plan`: the worst verdict (an error before any finding is 2 as well).
@@ -240,23 +278,25 @@ def postgres_plan_lines() -> list[str]:
         connector.close()
 
 
-# The plan printed after a system's preflight findings, when they are not a no-go.
-PLANS: dict[str, Callable[[], list[str]]] = {"PostgreSQL": postgres_plan_lines}
-
-
 def cmd_plan(_: argparse.Namespace) -> int:
     from dbopt.preflight import verdict
 
     worst: list = []
-    for system, findings_of in PREFLIGHTS:
-        where, findings = findings_of()
-        print_findings(system, where, findings)
-        worst += findings
-        if system in PLANS:
+    with contextlib.ExitStack() as stack:
+        for system, preflight_of in PREFLIGHTS:
+            found = preflight_of(stack)
+            if found is None:
+                say(f"{system}: not configured here (its URL unset, dbopt's own not started); skipped")
+                continue
+            where, findings, plan_lines = found
+            print_findings(system, where, findings)
+            worst += findings
+            if plan_lines is None:
+                continue
             if verdict(findings).value == "no_go":
                 say("  plan: not computed, the preflight says no-go")
             else:
-                for line in PLANS[system]():
+                for line in plan_lines():
                     say(f"  {line}")
     return PLAN_EXIT[verdict(worst).value]
 
@@ -334,12 +374,14 @@ writes: stdout only; --json prints one JSON document for scripts:
          "systems": [{"system": "PostgreSQL"|"ClickHouse"|"Redis", "where": str, "ok": bool,
                       "summary": str, "steps": [{"step", "state", "finished_at" (ISO 8601 or
                       null), "detail"}]}]}"""),
-    "plan": ("the read-only preflight, then phase1_postgres's plan (exit 0 go, 1 warn, 2 no-go)", """\
-The read-only preflight: will each rollout work here, right now? One line per finding (go / WARN /
-NO-GO, the words of the Dagster checks); then, unless no-go, phase1_postgres's plan: per step its
-lock, rows, predicted duration, disk and WAL (calibrated on a rolled-back sample).
-reads:  DATABASE_URL, DBOPT_HOME (starts nothing)
-writes: nothing (the sample runs in a transaction that is rolled back)"""),
+    "plan": ("the read-only preflights, then the rollouts' plans (exit 0 go, 1 warn, 2 no-go)", """\
+The read-only preflights: will each rollout work here, right now? Per system (PostgreSQL; ClickHouse
+and Redis when configured here), one line per finding (go / WARN / NO-GO, the words of the Dagster
+checks); then, unless no-go, phase1_postgres's and phase1_clickhouse's plans: per step its lock,
+rows, predicted duration, disk and WAL (calibrated on a sample).
+reads:  DATABASE_URL, CLICKHOUSE_URL, REDIS_URL, DBOPT_HOME (starts nothing)
+writes: nothing in the application's data (PostgreSQL's sample runs in a transaction that is
+        rolled back; ClickHouse's is copied into a scratch database, then dropped)"""),
     "ui": ("the Dagster UI on 127.0.0.1", """\
 `dbopt up`, then `dagster dev` on 127.0.0.1:PORT until Ctrl-C, on a persistent local instance.
 reads:  DATABASE_URL, CLICKHOUSE_URL, REDIS_URL, DBOPT_HOME, DAGSTER_HOME

@@ -106,3 +106,35 @@ def test_chdbs_default_database_is_accepted_and_a_servers_overlay_is_not(tmp_pat
     assert engine.value == "Overlay" and engine.verdict is Verdict.GO, engine.sentence
     server = {f.name: f for f in preflight._server_findings({"version": "24.3.1", "database_engine": "Overlay"})}
     assert server["clickhouse_database_engine"].verdict is Verdict.NO_GO
+
+
+def test_dbopt_plan_prints_every_configured_systems_findings_and_the_clickhouse_plan(
+    seeded_ch, ch_url: str, seeded_pg_url: str, embedded_redis, monkeypatch, capsys
+) -> None:
+    """`dbopt plan` runs the same preflights as the assets, per system, and ClickHouse's plan."""
+    from dbopt import cli
+
+    monkeypatch.setenv("DATABASE_URL", seeded_pg_url)
+    monkeypatch.setenv("CLICKHOUSE_URL", ch_url)
+    monkeypatch.setenv("REDIS_URL", embedded_redis.url())
+    before = catalog_state(seeded_ch)
+    code = cli.main(["plan"])
+    out = capsys.readouterr().out
+    assert code in (0, 1), out  # go or warn: nothing here is a no-go
+    for text in ("PostgreSQL: ", "PostgreSQL plan (phase1_postgres)",
+                 "ClickHouse: ", "clickhouse_disk_space", "clickhouse_cdc_tables", "ClickHouse plan (phase1_clickhouse)",
+                 "Redis: ", "redis_memory", "redis_eviction_policy"):
+        assert text in out, (text, out)
+    assert catalog_state(seeded_ch) == before  # the plan's scratch copy is gone
+
+
+def test_dbopt_plan_skips_a_system_not_configured_here(seeded_pg_url: str, monkeypatch, tmp_path, capsys) -> None:
+    from dbopt import cli
+
+    monkeypatch.setenv("DATABASE_URL", seeded_pg_url)
+    monkeypatch.setenv("DBOPT_HOME", str(tmp_path / "nothing-started-here"))
+    monkeypatch.delenv("CLICKHOUSE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    cli.main(["plan"])
+    out = capsys.readouterr().out
+    assert "ClickHouse: not configured here" in out and "Redis: not configured here" in out, out
