@@ -30,19 +30,21 @@ MOVE_AND_TRUNCATE_TRIGGERS = (
 @dg.asset_check(
     asset="phase1_postgres_contract",
     blocking=True,
-    description="The plan's own 1.3, 2.1, 3.1, 3.2 queries (and the search query) run unchanged, and each reads "
-    "the application's tables through an index, not a sequential scan or a sort of the whole table.",
+    description="The plan's own 1.3, 2.1, 3.1, 3.2 queries (and the search query) run unchanged (on an ordinary "
+    "conversation), and each reads the application's tables through an index, not a sequential scan or a sort of "
+    "the whole table (its plan read on the worst case: the busiest conversation and author).",
 )
 def plan_queries_run_and_use_indexes(postgres: PostgresResource) -> dg.AssetCheckResult:
     rows = []
     render = {"ts_config": postgres.ts_config_literal()}
     with postgres.connector().connection() as conn:
-        sample = plan_queries.sample_arguments(conn)
+        sample = plan_queries.sample_arguments(conn)  # the worst case, for the plans
+        ordinary = plan_queries.ordinary_arguments(conn, sample)  # for the runs
         for query in plan_queries.PLAN_QUERIES:
             args = plan_queries.arguments_for(query, sample)
             started = time.perf_counter()
             try:
-                count = plan_queries.run(conn, query, args, render=render)
+                count = plan_queries.run(conn, query, plan_queries.arguments_for(query, ordinary), render=render)
                 error = ""
             except Exception as exc:  # a query that no longer runs is the finding
                 conn.rollback()
