@@ -11,6 +11,7 @@ from pipelines.postgres_steps import (
     backfill_metadata,
     run_backfill,
     runner,
+    schema_step,
     sql_references,
     steps_metadata,
 )
@@ -62,18 +63,13 @@ content_tsv_backfill, content_tsv_backfill_by_range = backfill_assets(
 )
 
 
-@dg.asset(
-    **PHASE1,
+@schema_step(
+    phase1.CONTENT_TSV_INDEX,
     deps=["content_tsv_backfill"],
-    pool="postgres_ddl",
-    metadata=sql_references(*phase1.CONTENT_TSV_INDEX),
     description=(
         "GIN index on messages.content_tsv, built concurrently (writers are never blocked), so `content_tsv @@ "
         "query` replaces ILIKE scans. Rollback: DROP INDEX CONCURRENTLY."
     ),
 )
-@operator_errors
 def content_tsv_index(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
     """Built after the backfill, so the index is built once over complete data."""
-    results = runner(context, postgres).apply(phase1.CONTENT_TSV_INDEX)
-    return dg.MaterializeResult(metadata=steps_metadata(results))

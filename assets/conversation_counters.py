@@ -3,7 +3,6 @@
 import dagster as dg
 
 from dbopt.postgres import phase1
-from pipelines.failures import operator_errors
 from pipelines.postgres_steps import (
     PHASE1,
     BackfillConfig,
@@ -11,17 +10,15 @@ from pipelines.postgres_steps import (
     backfill_metadata,
     run_backfill,
     runner,
+    schema_step,
     sql_references,
-    steps_metadata,
 )
 from pipelines.resources import PostgresResource
 
 
-@dg.asset(
-    **PHASE1,
+@schema_step(
+    phase1.COUNTER_TRIGGERS,
     deps=["query_indexes"],
-    pool="postgres_ddl",
-    metadata=sql_references(*phase1.COUNTER_TRIGGERS),
     description=(
         "Adds conversations.member_count (int, default 0), last_message_id and last_message_at, and the triggers "
         "update_member_count_on_add, update_member_count_on_remove and update_last_message_on_insert that keep "
@@ -29,11 +26,8 @@ from pipelines.resources import PostgresResource
         "Rollback: drop the triggers, functions and columns."
     ),
 )
-@operator_errors
 def conversation_counters_triggers(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
     """The triggers exist before the backfill counts, so no change falls between the two."""
-    results = runner(context, postgres).apply(phase1.COUNTER_TRIGGERS)
-    return dg.MaterializeResult(metadata=steps_metadata(results))
 
 
 def _conversation_counters_backfill(

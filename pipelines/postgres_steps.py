@@ -247,6 +247,24 @@ def sql_references(*steps: Sql | ConcurrentIndex | Backfill) -> dict[str, dg.Met
 
 
 
+def schema_step(steps: Sequence[Sql | ConcurrentIndex], *, deps: list[str], description: str):
+    """A Phase 1.1 asset that applies `steps` (pool postgres_ddl) and reports each step.
+
+    The decorated function gives the asset its name, docstring and code reference; its body
+    is not run, the steps are."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def body(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
+            results = runner(context, postgres).apply(steps)
+            return dg.MaterializeResult(metadata=steps_metadata(results))
+
+        return dg.asset(**PHASE1, deps=deps, pool="postgres_ddl", metadata=sql_references(*steps),
+                        description=description)(operator_errors(body))
+
+    return decorate
+
+
 PARALLEL_TAG = {"dbopt/parallel": "by_range"}
 
 
