@@ -8,8 +8,7 @@ from pipelines.postgres_steps import (
     PHASE1,
     BackfillConfig,
     backfill_assets,
-    backfill_metadata,
-    run_backfill,
+    backfill_result,
     runner,
     schema_step,
     sql_references,
@@ -43,9 +42,7 @@ def _content_tsv_backfill(
     context: dg.AssetExecutionContext, postgres: PostgresResource, config: BackfillConfig
 ) -> dg.MaterializeResult:
     """Old messages become searchable too."""
-    spec = phase1.content_tsv_backfill(postgres.ts_config_literal())
-    report = run_backfill(context, postgres, config, spec, runner(context, postgres))
-    return dg.MaterializeResult(metadata=backfill_metadata(report))
+    return backfill_result(context, postgres, config, phase1.content_tsv_backfill(postgres.ts_config_literal()))
 
 
 content_tsv_backfill, content_tsv_backfill_by_range = backfill_assets(

@@ -7,9 +7,7 @@ from pipelines.postgres_steps import (
     PHASE1,
     BackfillConfig,
     backfill_assets,
-    backfill_metadata,
-    run_backfill,
-    runner,
+    backfill_result,
     schema_step,
     sql_references,
 )
@@ -34,8 +32,7 @@ def _conversation_counters_backfill(
     context: dg.AssetExecutionContext, postgres: PostgresResource, config: BackfillConfig
 ) -> dg.MaterializeResult:
     """After this, conversation fetch reads one row instead of two subqueries."""
-    report = run_backfill(context, postgres, config, phase1.COUNTERS_BACKFILL, runner(context, postgres))
-    return dg.MaterializeResult(metadata=backfill_metadata(report))
+    return backfill_result(context, postgres, config, phase1.COUNTERS_BACKFILL)
 
 
 conversation_counters_backfill, conversation_counters_backfill_by_range = backfill_assets(

@@ -147,6 +147,14 @@ def run_backfill(
     return report
 
 
+def backfill_result(
+    context: dg.AssetExecutionContext, postgres: PostgresResource, config: BackfillConfig, spec: Backfill
+) -> dg.MaterializeResult:
+    """A step that is one backfill: run it (see `run_backfill`) and report it."""
+    report = run_backfill(context, postgres, config, spec, runner(context, postgres))
+    return dg.MaterializeResult(metadata=backfill_metadata(report))
+
+
 def steps_metadata(results: Sequence[StepResult]) -> dict[str, dg.MetadataValue]:
     rows = [{"step": r.name, "outcome": r.outcome, "seconds": round(r.seconds, 2), "attempts": r.attempts,
              "detail": r.detail} for r in results]
