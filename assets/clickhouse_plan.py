@@ -9,6 +9,7 @@ from dbopt.clickhouse import ledger, rollout_plan
 from pipelines.clickhouse_steps import OWNERS, POOL, connect, sql_references, step_ledger
 from pipelines.failures import operator_errors
 from pipelines.findings_metadata import detail_table
+from pipelines.metadata import preflight_group
 from pipelines.resources import ClickHouseResource
 
 SQL = tuple(f"{rollout_plan.DIR}/{name}" for name in (
@@ -25,10 +26,7 @@ class ClickHousePlanConfig(dg.Config):
 
 
 @dg.asset(
-    group_name="preflight",
-    kinds={"clickhouse"},
-    owners=OWNERS,
-    tags={"system": "clickhouse"},
+    **preflight_group("clickhouse"),
     pool=POOL,
     deps=["clickhouse_preflight"],
     metadata=sql_references(*SQL),

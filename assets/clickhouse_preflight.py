@@ -4,16 +4,16 @@ import dagster as dg
 from pydantic import Field
 
 from dbopt.clickhouse import preflight
-from pipelines.clickhouse_steps import OWNERS, POOL, connect, sql_references
+from pipelines.clickhouse_steps import POOL, connect, sql_references
 from pipelines.failures import operator_errors
 from pipelines.findings_metadata import detail_table, findings_metadata
+from pipelines.metadata import preflight_group
 from pipelines.resources import ClickHouseResource
 
 SQL = tuple(f"{preflight.DIR}/{name}" for name in (
     "010_server.sql", "020_tables.sql", "030_months.sql", "040_disks.sql", "045_default_disk.sql",
     "050_inflight_inserts.sql"))
-PREFLIGHT = {"group_name": "preflight", "kinds": {"clickhouse"}, "owners": OWNERS,
-             "tags": {"system": "clickhouse"}, "pool": POOL}
+PREFLIGHT = {**preflight_group("clickhouse"), "pool": POOL}
 D = preflight.Thresholds()
 
 

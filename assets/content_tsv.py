@@ -8,9 +8,9 @@ from pipelines.postgres_steps import (
     PHASE1,
     BackfillConfig,
     backfill_assets,
-    backfill_metadata,
-    run_backfill,
+    backfill_result,
     runner,
+    schema_step,
     sql_references,
     steps_metadata,
 )
@@ -42,9 +42,7 @@ def _content_tsv_backfill(
     context: dg.AssetExecutionContext, postgres: PostgresResource, config: BackfillConfig
 ) -> dg.MaterializeResult:
     """Old messages become searchable too."""
-    spec = phase1.content_tsv_backfill(postgres.ts_config_literal())
-    report = run_backfill(context, postgres, config, spec, runner(context, postgres))
-    return dg.MaterializeResult(metadata=backfill_metadata(report))
+    return backfill_result(context, postgres, config, phase1.content_tsv_backfill(postgres.ts_config_literal()))
 
 
 content_tsv_backfill, content_tsv_backfill_by_range = backfill_assets(
@@ -62,18 +60,13 @@ content_tsv_backfill, content_tsv_backfill_by_range = backfill_assets(
 )
 
 
-@dg.asset(
-    **PHASE1,
+@schema_step(
+    phase1.CONTENT_TSV_INDEX,
     deps=["content_tsv_backfill"],
-    pool="postgres_ddl",
-    metadata=sql_references(*phase1.CONTENT_TSV_INDEX),
     description=(
         "GIN index on messages.content_tsv, built concurrently (writers are never blocked), so `content_tsv @@ "
         "query` replaces ILIKE scans. Rollback: DROP INDEX CONCURRENTLY."
     ),
 )
-@operator_errors
 def content_tsv_index(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
     """Built after the backfill, so the index is built once over complete data."""
-    results = runner(context, postgres).apply(phase1.CONTENT_TSV_INDEX)
-    return dg.MaterializeResult(metadata=steps_metadata(results))

@@ -3,25 +3,20 @@
 import dagster as dg
 
 from dbopt.postgres import phase1
-from pipelines.failures import operator_errors
 from pipelines.postgres_steps import (
     PHASE1,
     BackfillConfig,
     backfill_assets,
-    backfill_metadata,
-    run_backfill,
-    runner,
+    backfill_result,
+    schema_step,
     sql_references,
-    steps_metadata,
 )
 from pipelines.resources import PostgresResource
 
 
-@dg.asset(
-    **PHASE1,
+@schema_step(
+    phase1.COUNTER_TRIGGERS,
     deps=["query_indexes"],
-    pool="postgres_ddl",
-    metadata=sql_references(*phase1.COUNTER_TRIGGERS),
     description=(
         "Adds conversations.member_count (int, default 0), last_message_id and last_message_at, and the triggers "
         "update_member_count_on_add, update_member_count_on_remove and update_last_message_on_insert that keep "
@@ -29,19 +24,15 @@ from pipelines.resources import PostgresResource
         "Rollback: drop the triggers, functions and columns."
     ),
 )
-@operator_errors
 def conversation_counters_triggers(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
     """The triggers exist before the backfill counts, so no change falls between the two."""
-    results = runner(context, postgres).apply(phase1.COUNTER_TRIGGERS)
-    return dg.MaterializeResult(metadata=steps_metadata(results))
 
 
 def _conversation_counters_backfill(
     context: dg.AssetExecutionContext, postgres: PostgresResource, config: BackfillConfig
 ) -> dg.MaterializeResult:
     """After this, conversation fetch reads one row instead of two subqueries."""
-    report = run_backfill(context, postgres, config, phase1.COUNTERS_BACKFILL, runner(context, postgres))
-    return dg.MaterializeResult(metadata=backfill_metadata(report))
+    return backfill_result(context, postgres, config, phase1.COUNTERS_BACKFILL)
 
 
 conversation_counters_backfill, conversation_counters_backfill_by_range = backfill_assets(

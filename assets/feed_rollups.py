@@ -1,5 +1,7 @@
 """Phase 1.2, "Materializes user_author_90d and post_metrics_1h views"."""
 
+import functools
+
 import dagster as dg
 from pydantic import Field
 
@@ -63,10 +65,24 @@ def _build(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource, co
     })
 
 
-@dg.asset(
-    **PHASE1,
-    deps=["cdc_partitioning"],
-    metadata=sql_references(rollups.POST_METRICS_1H.create, *COMMON_SQL),
+def _rollup_step(rollup: rollups.Rollup, *, description: str):
+    """A Phase 1.2 asset that builds `rollup` (see `_build`) after the CDC repartition. The decorated
+    function gives the asset its name, docstring and code reference; its body is not run."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def body(context: dg.AssetExecutionContext, config: RollupConfig,
+                 clickhouse: ClickHouseResource) -> dg.MaterializeResult:
+            return _build(context, clickhouse, config, rollup)
+
+        return dg.asset(**PHASE1, deps=["cdc_partitioning"], metadata=sql_references(rollup.create, *COMMON_SQL),
+                        description=description)(operator_errors(body))
+
+    return decorate
+
+
+@_rollup_step(
+    rollups.POST_METRICS_1H,
     description=(
         "Creates post_metrics_1h (SummingMergeTree per post and hour: net likes, comments, shares, and impressions), "
         "fed by post_metrics_1h_mv through one view per CDC table, created open so every insert counts from then on; "
@@ -75,17 +91,13 @@ def _build(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource, co
         "010_post_metrics_1h_rollback.sql (in rollback_phase1_clickhouse)."
     ),
 )
-@operator_errors
 def post_metrics_1h(context: dg.AssetExecutionContext, config: RollupConfig,
                     clickhouse: ClickHouseResource) -> dg.MaterializeResult:
     """Trending reads hourly sums instead of scanning every like and impression."""
-    return _build(context, clickhouse, config, rollups.POST_METRICS_1H)
 
 
-@dg.asset(
-    **PHASE1,
-    deps=["cdc_partitioning"],
-    metadata=sql_references(rollups.USER_AUTHOR_90D.create, *COMMON_SQL),
+@_rollup_step(
+    rollups.USER_AUTHOR_90D,
     description=(
         "Creates user_author_90d (SummingMergeTree per user, author and day: net likes, comments, shares; rows expire "
         "after 91 days), fed by user_author_90d_mv, which looks up each interaction's post author in posts_cdc; "
@@ -94,8 +106,6 @@ def post_metrics_1h(context: dg.AssetExecutionContext, config: RollupConfig,
         "today() - 90 GROUP BY user_id, author_id. Rollback: 020_user_author_90d_rollback.sql."
     ),
 )
-@operator_errors
 def user_author_90d(context: dg.AssetExecutionContext, config: RollupConfig,
                     clickhouse: ClickHouseResource) -> dg.MaterializeResult:
     """Affinity reads one row per user and author instead of joining 90 days of events."""
-    return _build(context, clickhouse, config, rollups.USER_AUTHOR_90D)

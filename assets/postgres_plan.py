@@ -10,7 +10,7 @@ from dbopt.postgres import rollout_plan
 from pipelines import check_scope
 from pipelines.failures import operator_errors
 from pipelines.findings_metadata import detail_table
-from pipelines.metadata import OWNERS, sql_references
+from pipelines.metadata import preflight_group, sql_references
 from pipelines.resources import PostgresResource
 
 SQL = tuple(f"{rollout_plan.DIR}/{name}" for name in (
@@ -58,10 +58,7 @@ def plan_metadata(plan: rollout_plan.Plan) -> dict[str, dg.MetadataValue]:
 
 
 @dg.asset(
-    group_name="preflight",
-    kinds={"postgres"},
-    owners=OWNERS,
-    tags={"system": "postgres"},
+    **preflight_group("postgres"),
     deps=["postgres_preflight"],
     metadata=sql_references(*SQL),
     description=(

@@ -16,7 +16,7 @@ from dbopt.postgres import preflight
 from dbopt.preflight import blockers, verdict
 from pipelines import check_scope
 from pipelines.failures import operator_errors
-from pipelines.metadata import OWNERS, table_of
+from pipelines.metadata import preflight_group, table_of
 from pipelines.resources import PostgresResource
 
 _DEFAULT = preflight.Thresholds()
@@ -77,10 +77,7 @@ def thresholds(config: PostgresPreflightConfig, postgres: PostgresResource) -> p
 
 
 @dg.asset(
-    group_name="preflight",
-    kinds={"postgres"},
-    owners=OWNERS,
-    tags={"system": "postgres"},
+    **preflight_group("postgres"),
     check_specs=POSTGRES_PREFLIGHT_CHECKS,
     description=(
         "Read-only readiness findings for phase1_postgres on DATABASE_URL, right now: server version, privileges, "

@@ -9,7 +9,7 @@ from dbopt import urls
 from dbopt.errors import DboptError
 from pipelines.failures import operator_errors
 from pipelines.findings_metadata import detail_table, findings_metadata
-from pipelines.metadata import OWNERS
+from pipelines.metadata import preflight_group
 from pipelines.resources import PostgresResource, RedisResource
 
 D = findings_redis.Expectation()
@@ -52,10 +52,7 @@ def _row_counts(postgres: PostgresResource) -> tuple[dict[str, int], str]:
 
 
 @dg.asset(
-    group_name="preflight",
-    kinds={"redis"},
-    owners=OWNERS,
-    tags={"system": "redis"},
+    **preflight_group("redis"),
     description=(
         "Read-only readiness of Redis for the Phase 4 cache: reachable (PING), maxmemory against the cache's "
         "expected size (warm_cache's hot set, capped by PostgreSQL's row counts, times bytes per key sampled with "

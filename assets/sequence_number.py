@@ -8,7 +8,6 @@ conversation's counter; the backfill numbers the messages that were already ther
 import dagster as dg
 
 from dbopt.postgres import phase1
-from pipelines.failures import operator_errors
 from pipelines.postgres_steps import (
     PHASE1,
     BackfillConfig,
@@ -16,20 +15,19 @@ from pipelines.postgres_steps import (
     backfill_metadata,
     run_backfill,
     runner,
+    schema_step,
     sql_references,
     steps_metadata,
 )
 from pipelines.resources import PostgresResource
 
 
-@dg.asset(
-    **PHASE1,
+@schema_step(
+    phase1.SEQUENCE_TRIGGER,
     # After content_tsv's trigger: every message the sequence trigger has not numbered is then
     # either numbered by the backfill, which sets its content_tsv in the same UPDATE, or was
     # inserted with content_tsv set. The content_tsv backfill finds nothing left.
     deps=["query_indexes", "content_tsv_trigger"],
-    pool="postgres_ddl",
-    metadata=sql_references(*phase1.SEQUENCE_TRIGGER),
     description=(
         "Adds messages.sequence_number and conversations.last_sequence_number (nullable: catalog changes only) and "
         "the trigger set_message_sequence, which numbers every new message from its conversation's counter under "
@@ -38,11 +36,8 @@ from pipelines.resources import PostgresResource
         "Rollback: drop the trigger, functions and columns."
     ),
 )
-@operator_errors
 def sequence_number_trigger(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
     """From here on, no new message is left without a number."""
-    results = runner(context, postgres).apply(phase1.SEQUENCE_TRIGGER)
-    return dg.MaterializeResult(metadata=steps_metadata(results))
 
 
 def _sequence_number_backfill(
@@ -83,11 +78,9 @@ sequence_number_backfill, sequence_number_backfill_by_range = backfill_assets(
 )
 
 
-@dg.asset(
-    **PHASE1,
+@schema_step(
+    phase1.SEQUENCE_CONSTRAINTS,
     deps=["sequence_number_backfill"],
-    pool="postgres_ddl",
-    metadata=sql_references(*phase1.SEQUENCE_CONSTRAINTS),
     description=(
         "NOT NULL on messages.sequence_number and conversations.last_sequence_number without a long lock "
         "(CHECK ... NOT VALID, VALIDATE CONSTRAINT under SHARE UPDATE EXCLUSIVE, then SET NOT NULL, which skips "
@@ -95,8 +88,5 @@ sequence_number_backfill, sequence_number_backfill_by_range = backfill_assets(
         "it). Runs only after the checks on the backfill pass. Rollback: drop the constraint and index."
     ),
 )
-@operator_errors
 def sequence_number_constraints(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
     """The database itself now guarantees what the backfill established."""
-    results = runner(context, postgres).apply(phase1.SEQUENCE_CONSTRAINTS)
-    return dg.MaterializeResult(metadata=steps_metadata(results))

@@ -5,7 +5,7 @@ from pydantic import Field
 
 from dbopt.postgres import phase1, plan_queries
 from pipelines import check_scope
-from pipelines.postgres_checks import backfill_check, triggers_enabled
+from pipelines.postgres_checks import backfill_check, backfill_scope, triggers_enabled
 from pipelines.postgres_results import no_rows_check
 from pipelines.resources import PostgresResource
 
@@ -38,15 +38,13 @@ def content_tsv_trigger_enabled(postgres: PostgresResource) -> dg.AssetCheckResu
 def content_tsv_matches_content(
     context: dg.AssetCheckExecutionContext, postgres: PostgresResource, config: TsvSampleConfig
 ) -> dg.AssetCheckResult:
-    with postgres.connector().connection() as conn:
-        scope = check_scope.scope(
-            context, conn, table="messages", key="id", backfills=(phase1.content_tsv_backfill("'simple'").name,),
-            sample=config.sample_rows, unit="messages",
-        )
     return no_rows_check(
         postgres,
         table="messages",
-        scope=scope,
+        scope=backfill_scope(
+            context, postgres, table="messages", backfills=(phase1.content_tsv_backfill("'simple'").name,),
+            sample=config.sample_rows, unit="messages",
+        ),
         files={
             "messages without content_tsv": "content_tsv/missing.sql",
             "messages whose content_tsv differs from their content": "content_tsv/mismatch.sql",

@@ -5,7 +5,7 @@ from pydantic import Field
 
 from dbopt.postgres import phase1
 from pipelines import check_scope
-from pipelines.postgres_checks import backfill_check, triggers_enabled
+from pipelines.postgres_checks import backfill_check, backfill_scope, triggers_enabled
 from pipelines.postgres_results import no_rows_check
 from pipelines.resources import PostgresResource
 
@@ -46,15 +46,13 @@ def counter_triggers_enabled(postgres: PostgresResource) -> dg.AssetCheckResult:
 def conversation_counters_match_recount(
     context: dg.AssetCheckExecutionContext, postgres: PostgresResource, config: SampleConfig
 ) -> dg.AssetCheckResult:
-    with postgres.connector().connection() as conn:
-        scope = check_scope.scope(
-            context, conn, table="conversations", key="id", backfills=(phase1.COUNTERS_BACKFILL.name,),
-            sample=config.sample, unit="conversations",
-        )
     return no_rows_check(
         postgres,
         table="conversations",
-        scope=scope,
+        scope=backfill_scope(
+            context, postgres, table="conversations", backfills=(phase1.COUNTERS_BACKFILL.name,),
+            sample=config.sample, unit="conversations",
+        ),
         files={"conversations whose counters differ from a recount": "conversation_counters/mismatch.sql"},
         next_step=(
             "Rerun conversation_counters_backfill (it recounts under row locks and repairs drift). If mismatches "

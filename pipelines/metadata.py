@@ -18,6 +18,11 @@ OWNERS = ["team:platform"]
 _TYPES = ((bool, "bool"), (int, "int"), (float, "float"))
 
 
+def preflight_group(system: str) -> dict[str, Any]:
+    """What every preflight and plan asset shares: the group `preflight`, its system as kind and tag, the owners."""
+    return {"group_name": "preflight", "kinds": {system}, "owners": OWNERS, "tags": {"system": system}}
+
+
 def table_of(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> dg.MetadataValue:
     """Rows of figures as Dagster's own table, with a schema (the first row's keys unless
     `columns` are given). Each column's type is its first value's: bool, int, float, or

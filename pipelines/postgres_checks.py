@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 
 from dbopt import sqlfiles
+from pipelines import check_scope
 from pipelines.metadata import table_of
 from pipelines.resources import PostgresResource
 
@@ -51,3 +52,17 @@ def backfill_check(asset: str, **kwargs: Any) -> Callable[[Callable], list[dg.As
         return [dg.asset_check(asset=a, name=fn.__name__, **kwargs)(fn) for a in (asset, f"{asset}_by_range")]
 
     return decorate
+
+
+def backfill_scope(
+    context: dg.AssetCheckExecutionContext,
+    postgres: PostgresResource,
+    *,
+    table: str,
+    backfills: tuple[str, ...],
+    sample: int,
+    unit: str,
+) -> check_scope.Scope:
+    """The scope of a check of `table` after `backfills`, which slice its `id` (pipelines/check_scope.py)."""
+    with postgres.connector().connection() as conn:
+        return check_scope.scope(context, conn, table=table, key="id", backfills=backfills, sample=sample, unit=unit)

@@ -147,6 +147,14 @@ def run_backfill(
     return report
 
 
+def backfill_result(
+    context: dg.AssetExecutionContext, postgres: PostgresResource, config: BackfillConfig, spec: Backfill
+) -> dg.MaterializeResult:
+    """A step that is one backfill: run it (see `run_backfill`) and report it."""
+    report = run_backfill(context, postgres, config, spec, runner(context, postgres))
+    return dg.MaterializeResult(metadata=backfill_metadata(report))
+
+
 def steps_metadata(results: Sequence[StepResult]) -> dict[str, dg.MetadataValue]:
     rows = [{"step": r.name, "outcome": r.outcome, "seconds": round(r.seconds, 2), "attempts": r.attempts,
              "detail": r.detail} for r in results]
@@ -245,6 +253,24 @@ def sql_references(*steps: Sql | ConcurrentIndex | Backfill) -> dict[str, dg.Met
     """Definition metadata linking an asset to the SQL files its steps run."""
     return metadata.sql_references(*(s.batch_path if isinstance(s, Backfill) else s.path for s in steps))
 
+
+
+def schema_step(steps: Sequence[Sql | ConcurrentIndex], *, deps: list[str], description: str):
+    """A Phase 1.1 asset that applies `steps` (pool postgres_ddl) and reports each step.
+
+    The decorated function gives the asset its name, docstring and code reference; its body
+    is not run, the steps are."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def body(context: dg.AssetExecutionContext, postgres: PostgresResource) -> dg.MaterializeResult:
+            results = runner(context, postgres).apply(steps)
+            return dg.MaterializeResult(metadata=steps_metadata(results))
+
+        return dg.asset(**PHASE1, deps=deps, pool="postgres_ddl", metadata=sql_references(*steps),
+                        description=description)(operator_errors(body))
+
+    return decorate
 
 
 PARALLEL_TAG = {"dbopt/parallel": "by_range"}

@@ -9,36 +9,39 @@ SCHEDULES: list[dg.ScheduleDefinition] = []
 # --- ClickHouse (issue 4) ---------------------------------------------------------------------
 
 
-@dg.schedule(
-    name="partition_cleanup_daily",
-    cron_schedule="15 3 * * *",
-    job_name="partition_cleanup",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.STOPPED,
-    description=(
-        "Daily at 03:15 UTC, retention measured from the tick's time. Off by default: it drops events for good, so "
-        "turn it on once phase1_clickhouse has run and retention_months is reviewed."
-    ),
-)
-def partition_cleanup_daily(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    now = context.scheduled_execution_time.isoformat()
-    return dg.RunRequest(run_config={"ops": {"partition_maintenance": {"config": {"now": now}}}})
+def _tick_to_config(name: str, cron: str, job: str, op: str, field: str, description: str, *,
+                    whole_minute: bool = False) -> dg.ScheduleDefinition:
+    """A UTC schedule, off by default, that gives `op` its tick's time (ISO 8601) as config `field`;
+    `whole_minute` drops the seconds."""
+
+    @dg.schedule(
+        name=name,
+        cron_schedule=cron,
+        job_name=job,
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description=description,
+    )
+    def schedule(context) -> dg.RunRequest:
+        at = context.scheduled_execution_time
+        if whole_minute:
+            at = at.replace(second=0, microsecond=0)
+        return dg.RunRequest(run_config={"ops": {op: {"config": {field: at.isoformat()}}}})
+
+    return schedule
 
 
-@dg.schedule(
-    name="refresh_feed_candidates_hourly",
-    cron_schedule="5 * * * *",
-    job_name="refresh_feed_candidates",
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.STOPPED,
-    description=(
-        "Hourly, for as_of = the tick's time (reproducible). Off by default: the tables exist only after "
-        "phase1_clickhouse, and with embedded chDB each run holds the data folder while it builds."
-    ),
+partition_cleanup_daily = _tick_to_config(
+    "partition_cleanup_daily", "15 3 * * *", "partition_cleanup", "partition_maintenance", "now",
+    "Daily at 03:15 UTC, retention measured from the tick's time. Off by default: it drops events for good, so "
+    "turn it on once phase1_clickhouse has run and retention_months is reviewed.",
 )
-def refresh_feed_candidates_hourly(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    as_of = context.scheduled_execution_time.replace(second=0, microsecond=0).isoformat()
-    return dg.RunRequest(run_config={"ops": {"feed_candidates": {"config": {"as_of": as_of}}}})
+refresh_feed_candidates_hourly = _tick_to_config(
+    "refresh_feed_candidates_hourly", "5 * * * *", "refresh_feed_candidates", "feed_candidates", "as_of",
+    "Hourly, for as_of = the tick's time (reproducible). Off by default: the tables exist only after "
+    "phase1_clickhouse, and with embedded chDB each run holds the data folder while it builds.",
+    whole_minute=True,
+)
 
 
 SCHEDULES += [partition_cleanup_daily, refresh_feed_candidates_hourly]

@@ -20,6 +20,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import psycopg
 import pytest
@@ -99,20 +100,24 @@ class EmbeddedPostgres16(EmbeddedPostgres):
         """The tests make their own databases."""
 
 
-@pytest.fixture(scope="session")
-def embedded_pg() -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres(_SESSION_HOME / "postgres")
+Server = TypeVar("Server", bound="EmbeddedPostgres | EmbeddedRedis")
+
+
+def _running(server: Server) -> Iterator[Server]:
+    """Yields an embedded server, started (or found running), and stops it afterwards."""
     server.ensure_running()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def embedded_pg() -> Iterator[EmbeddedPostgres]:
+    yield from _running(EmbeddedPostgres(_SESSION_HOME / "postgres"))
 
 
 @pytest.fixture(scope="session")
 def embedded_pg16() -> Iterator[EmbeddedPostgres]:
-    server = EmbeddedPostgres16(_SESSION_HOME / "postgres16")
-    server.ensure_running()
-    yield server
-    server.stop()
+    yield from _running(EmbeddedPostgres16(_SESSION_HOME / "postgres16"))
 
 
 @pytest.fixture(scope="session", params=_pg_servers())
@@ -168,6 +173,21 @@ def _drop_database(admin_url: str, name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _create_database(admin_url: str, prefix: str, digits: int, template: str | None = None) -> str:
+    """A new database named `prefix` and `digits` random hex digits (a copy of `template` if given); its name."""
+    name = f"{prefix}{uuid.uuid4().hex[:digits]}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    return name
+
+
+def _test_database(admin_url: str, template: str | None = None) -> Iterator[str]:
+    """Yields the URL of a new database for one test (a copy of `template` if given), dropped afterwards."""
+    name = _create_database(admin_url, "dbopt_t_", 10, template)
+    yield _with_db(admin_url, name)
+    _drop_database(admin_url, name)
+
+
 @pytest.fixture(scope="session")
 def seeded_template(pg_admin_url: str) -> Iterator[str]:
     """A database with the baseline and `tiny` data, used as a template by tests."""
@@ -177,9 +197,7 @@ def seeded_template(pg_admin_url: str) -> Iterator[str]:
     from dbopt.seed.postgres import seed_postgres
     from dbopt.seed.scales import scale_for
 
-    name = f"dbopt_tpl_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    name = _create_database(pg_admin_url, "dbopt_tpl_", 8)
     url = _with_db(pg_admin_url, name)
     connector = PgConnector(url)
     seed_postgres(connector, scale_for("tiny"), SeedClock.now(), reset_first=False, progress=lambda _: None)
@@ -191,21 +209,13 @@ def seeded_template(pg_admin_url: str) -> Iterator[str]:
 @pytest.fixture
 def pg_url(pg_admin_url: str) -> Iterator[str]:
     """A new, empty database for this test; dropped afterwards."""
-    name = f"dbopt_t_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield _with_db(pg_admin_url, name)
-    _drop_database(pg_admin_url, name)
+    yield from _test_database(pg_admin_url)
 
 
 @pytest.fixture
 def seeded_pg_url(pg_admin_url: str, seeded_template: str) -> Iterator[str]:
     """A new database holding the baseline and `tiny` data; dropped afterwards."""
-    name = f"dbopt_t_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{seeded_template}"')
-    yield _with_db(pg_admin_url, name)
-    _drop_database(pg_admin_url, name)
+    yield from _test_database(pg_admin_url, seeded_template)
 
 
 @pytest.fixture(scope="session")
@@ -215,9 +225,7 @@ def phase1_template(pg_admin_url: str, seeded_template: str) -> Iterator[str]:
     from pipelines.definitions import defs
     from pipelines.resources import PostgresResource
 
-    name = f"dbopt_p1tpl_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{seeded_template}"')
+    name = _create_database(pg_admin_url, "dbopt_p1tpl_", 8, seeded_template)
     result = defs.resolve_job_def("phase1_postgres").execute_in_process(
         resources={"postgres": PostgresResource(database_url=_with_db(pg_admin_url, name))}, raise_on_error=True
     )
@@ -232,11 +240,7 @@ def phase1_template(pg_admin_url: str, seeded_template: str) -> Iterator[str]:
 @pytest.fixture
 def phase1_pg_url(pg_admin_url: str, phase1_template: str) -> Iterator[str]:
     """A new database after Phase 1.1 (baseline + `tiny` data); dropped afterwards."""
-    name = f"dbopt_t_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{phase1_template}"')
-    yield _with_db(pg_admin_url, name)
-    _drop_database(pg_admin_url, name)
+    yield from _test_database(pg_admin_url, phase1_template)
 
 
 # --- ClickHouse (chDB) ---------------------------------------------------------------------
@@ -284,10 +288,7 @@ def _redis_servers() -> list[str]:
 
 @pytest.fixture(scope="session")
 def embedded_redis() -> Iterator[EmbeddedRedis]:
-    server = EmbeddedRedis(_SESSION_HOME / "redis")
-    server.ensure_running()
-    yield server
-    server.stop()
+    yield from _running(EmbeddedRedis(_SESSION_HOME / "redis"))
 
 
 @pytest.fixture(params=_redis_servers())

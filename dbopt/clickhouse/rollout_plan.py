@@ -21,16 +21,17 @@ import json
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from dbopt import sqlfiles
+from dbopt import rollout_plan_common, sqlfiles
 from dbopt.clickhouse import catalog, rollups
 from dbopt.clickhouse.client import ClickHouse
 from dbopt.clickhouse.ddl import ident
 from dbopt.clickhouse.preflight import TableFigures, human_bytes, table_figures
 from dbopt.clickhouse.repartition import CDC_TABLES
 from dbopt.errors import DboptError
+from dbopt.rollout_plan_common import PlanTotals
 
 DIR = "clickhouse/clickhouse_plan"
 INTERACTIONS = ("likes_cdc", "comments_cdc", "shares_cdc", "impressions")
@@ -72,30 +73,9 @@ class StepPlan:
 
 
 @dataclass
-class Plan:
+class Plan(PlanTotals):
     steps: list[StepPlan]
     calibration: Calibration
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def seconds(self) -> float:
-        return sum(s.seconds for s in self.steps)
-
-    @property
-    def low_s(self) -> float:
-        return sum(s.low_s for s in self.steps)
-
-    @property
-    def high_s(self) -> float:
-        return sum(s.high_s for s in self.steps)
-
-    @property
-    def disk_bytes(self) -> int:
-        return sum(s.disk_bytes for s in self.steps)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"steps": [asdict(s) for s in self.steps], "calibration": asdict(self.calibration),
-                "seconds": self.seconds, "low_s": self.low_s, "high_s": self.high_s, "disk_bytes": self.disk_bytes}
 
 
 def calibrate(ch: ClickHouse, figures: dict[str, TableFigures], sample_rows: int = 200_000) -> Calibration:
@@ -218,22 +198,11 @@ def receipt(predicted: Sequence[dict[str, Any]], actual: dict[str, float]) -> li
 
 
 def _receipt_row(step: str, point: float, low: float, high: float, actual: float | None) -> dict[str, Any]:
-    return {"step": step, "predicted_s": round(point, 1), "range_s": f"{low:,.1f}-{high:,.1f}",
-            "actual_s": None if actual is None else round(actual, 1),
-            "actual/predicted": None if actual is None or not point else round(actual / point, 2),
-            "within range": None if actual is None else low <= actual <= high}
+    return rollout_plan_common.receipt_row(step, point, low, high, actual, digits=1, range_thousands=True)
 
 
 def format_receipt(rows: Sequence[dict[str, Any]]) -> list[str]:
-    lines = []
-    for r in rows:
-        if r["actual_s"] is None:
-            lines.append(f"  {r['step']}: predicted {r['range_s']} s, not run")
-        else:
-            ratio = "" if r["actual/predicted"] is None else f"{r['actual/predicted']:.2f}x, "
-            lines.append(f"  {r['step']}: predicted {r['range_s']} s, took {r['actual_s']:,.1f} s "
-                         f"({ratio}{'within' if r['within range'] else 'outside'} the range)")
-    return lines
+    return rollout_plan_common.format_receipt(rows, digits=1)
 
 
 def dumps(rows: Sequence[dict[str, Any]]) -> str:

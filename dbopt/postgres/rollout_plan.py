@@ -29,19 +29,20 @@ import statistics
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 from psycopg import errors as pgerrors
 
-from dbopt import sqlfiles
+from dbopt import rollout_plan_common, sqlfiles
 from dbopt.errors import DboptError
 from dbopt.postgres import ledger, phase1, session, sqlrun
 from dbopt.postgres.backfill import Backfill, BackfillEngine, BackfillSettings
 from dbopt.postgres.connect import PgConnector
 from dbopt.postgres.runner import ConcurrentIndex, Sql
 from dbopt.preflight import human_bytes
+from dbopt.rollout_plan_common import PlanTotals
 
 DIR = "postgres/postgres_plan"
 TABLES = ("conversations", "conversation_members", "messages", "message_attachments", "posts")
@@ -121,35 +122,16 @@ class Calibration:
 
 
 @dataclass
-class Plan:
+class Plan(PlanTotals):
     steps: list[StepPlan]
     calibration: Calibration
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def seconds(self) -> float:
-        return sum(s.seconds for s in self.steps)
-
-    @property
-    def low_s(self) -> float:
-        return sum(s.low_s for s in self.steps)
-
-    @property
-    def high_s(self) -> float:
-        return sum(s.high_s for s in self.steps)
-
-    @property
-    def disk_bytes(self) -> int:
-        return sum(s.disk_bytes for s in self.steps)
 
     @property
     def wal_bytes(self) -> int:
         return sum(s.wal_bytes for s in self.steps)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"steps": [asdict(s) for s in self.steps], "calibration": asdict(self.calibration),
-                "seconds": self.seconds, "low_s": self.low_s, "high_s": self.high_s,
-                "disk_bytes": self.disk_bytes, "wal_bytes": self.wal_bytes, "notes": self.notes}
+        return {**super().as_dict(), "wal_bytes": self.wal_bytes, "notes": self.notes}
 
 
 # --- locks, read from the SQL ---------------------------------------------------------------
@@ -648,22 +630,11 @@ def _high(r: dict[str, Any]) -> float:
 
 
 def _receipt_row(step: str, point: float, low: float, high: float, actual: float | None) -> dict[str, Any]:
-    return {"step": step, "predicted_s": round(point, 2), "range_s": f"{low:.2f}-{high:.2f}",
-            "actual_s": None if actual is None else round(actual, 2),
-            "actual/predicted": None if actual is None or not point else round(actual / point, 2),
-            "within range": None if actual is None else low <= actual <= high}
+    return rollout_plan_common.receipt_row(step, point, low, high, actual, digits=2, range_thousands=False)
 
 
 def format_receipt(rows: Sequence[dict[str, Any]]) -> list[str]:
-    lines = []
-    for r in rows:
-        if r["actual_s"] is None:
-            lines.append(f"  {r['step']}: predicted {r['range_s']} s, not run")
-        else:
-            ratio = "" if r["actual/predicted"] is None else f"{r['actual/predicted']:.2f}x, "
-            lines.append(f"  {r['step']}: predicted {r['range_s']} s, took {r['actual_s']:,.2f} s "
-                         f"({ratio}{'within' if r['within range'] else 'outside'} the range)")
-    return lines
+    return rollout_plan_common.format_receipt(rows, digits=2)
 
 
 def record_receipt(conn: psycopg.Connection, run_id: str, rows: Sequence[dict[str, Any]]) -> None:

@@ -12,8 +12,11 @@ from dbopt.postgres import phase1, rollout_plan
 from dbopt.postgres.connect import PgConnector
 from dbopt.postgres.traffic import Traffic
 from dbopt.status import postgres_receipt
-from tests.postgres.conftest import app_snapshot, failures, run_job
-from tests.postgres.test_postgres_preflight import catalog_snapshot, dbopt_schema_exists
+from tests.postgres.conftest import failures, run_job
+from tests.postgres.test_postgres_preflight import (
+    catalog_snapshot,
+    run_preflight_writing_nothing,
+)
 
 
 def plan_of(url: str, **settings) -> rollout_plan.Plan:
@@ -25,12 +28,7 @@ def plan_of(url: str, **settings) -> rollout_plan.Plan:
 
 
 def test_plan_predicts_every_step_and_writes_nothing(seeded_pg_url: str) -> None:
-    catalog, data = catalog_snapshot(seeded_pg_url), app_snapshot(seeded_pg_url)
-    result = run_job(seeded_pg_url, "preflight_postgres")
-    assert result.success, failures(result)
-    assert catalog_snapshot(seeded_pg_url) == catalog
-    assert app_snapshot(seeded_pg_url) == data
-    assert not dbopt_schema_exists(seeded_pg_url)
+    result = run_preflight_writing_nothing(seeded_pg_url)
     [mat] = result.asset_materializations_for_node("postgres_plan")
     steps = mat.metadata["plan_json"].value["steps"]
     assert [s["step"] for s in steps] == [*(s.name for _, s in phase1.forward_steps()), rollout_plan.ORCHESTRATION]

@@ -53,13 +53,20 @@ def dbopt_schema_exists(url: str) -> bool:
         return conn.execute("SELECT to_regnamespace('dbopt') IS NOT NULL").fetchone()[0]
 
 
-def test_preflight_job_writes_nothing_and_shows_one_check_per_finding(seeded_pg_url: str) -> None:
-    catalog, data = catalog_snapshot(seeded_pg_url), app_snapshot(seeded_pg_url)
-    result = run_job(seeded_pg_url, "preflight_postgres")
+def run_preflight_writing_nothing(url: str):
+    """Runs preflight_postgres (preflight and plan) on `url`, which must succeed and change neither the catalog
+    nor the data, nor create dbopt's schema; its result."""
+    catalog, data = catalog_snapshot(url), app_snapshot(url)
+    result = run_job(url, "preflight_postgres")
     assert result.success, failures(result)
-    assert catalog_snapshot(seeded_pg_url) == catalog
-    assert app_snapshot(seeded_pg_url) == data
-    assert not dbopt_schema_exists(seeded_pg_url)
+    assert catalog_snapshot(url) == catalog
+    assert app_snapshot(url) == data
+    assert not dbopt_schema_exists(url)
+    return result
+
+
+def test_preflight_job_writes_nothing_and_shows_one_check_per_finding(seeded_pg_url: str) -> None:
+    result = run_preflight_writing_nothing(seeded_pg_url)
     evaluations = [e.event_specific_data for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
     assert sorted(ev.check_name for ev in evaluations) == sorted(preflight.FINDINGS)
     # The owner of a seeded database: nothing stops the rollout (autovacuum may warn on CI's PostgreSQL 15).
