@@ -306,3 +306,12 @@ def redis_url(request: pytest.FixtureRequest) -> Iterator[str]:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     shutil.rmtree(_SESSION_HOME, ignore_errors=True)
+
+
+@pytest.fixture
+def only_postgres_configured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`dbopt plan` as on a machine that has only PostgreSQL: no CLICKHOUSE_URL or REDIS_URL,
+    and a data folder where dbopt started nothing (the session's holds other tests' chDB)."""
+    monkeypatch.setenv("DBOPT_HOME", str(tmp_path / "dbopt-home"))
+    monkeypatch.delenv("CLICKHOUSE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)

@@ -47,7 +47,7 @@ def test_dbopt_status(variable: str, url: str, password: str, servers, monkeypat
 
 
 @pytest.mark.parametrize(("url", "password"), [(u, p) for v, u, p in NASTY_URLS if v == "DATABASE_URL"])
-def test_dbopt_plan(url: str, password: str, monkeypatch, capsys, caplog) -> None:
+def test_dbopt_plan(url: str, password: str, monkeypatch, capsys, caplog, only_postgres_configured) -> None:
     """The preflight's refusal to connect (or to accept the URL) shows no piece of the password."""
     monkeypatch.setenv("DATABASE_URL", url)
     with caplog.at_level(logging.DEBUG):

@@ -136,7 +136,8 @@ def test_a_bad_config_value_is_one_sentence(seeded_pg_url: str) -> None:
     assert len(message.splitlines()) == 1
 
 
-def test_dbopt_plan_prints_the_plan_after_the_preflight(seeded_pg_url: str, monkeypatch, capsys) -> None:
+def test_dbopt_plan_prints_the_plan_after_the_preflight(seeded_pg_url: str, monkeypatch, capsys,
+                                                         only_postgres_configured) -> None:
     from dbopt import cli
 
     monkeypatch.setenv("DATABASE_URL", seeded_pg_url)

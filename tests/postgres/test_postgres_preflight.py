@@ -101,7 +101,7 @@ def test_idle_in_transaction_lock_stops_phase1_before_any_change(seeded_pg_url: 
 
 
 def test_role_without_ownership_is_a_no_go_naming_the_privilege(
-    seeded_pg_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    seeded_pg_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], only_postgres_configured
 ) -> None:
     role = f"dbopt_noown_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(seeded_pg_url, autocommit=True) as admin:
@@ -155,7 +155,7 @@ def test_transaction_pooler_stops_phase1_before_any_change(seeded_pg_url: str, p
 
 
 def test_a_pooler_refusing_dbopt_session_settings_is_one_sentence(
-    pg_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    pg_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], only_postgres_configured
 ) -> None:
     """PgBouncer without `ignore_startup_parameters = options` refuses dbopt's connections:
     one sentence naming it and the fix, not libpq's error."""
