@@ -73,7 +73,7 @@ def _most_at_once(intervals: list[tuple[float, float]]) -> int:
 
 
 def test_range_runs_go_through_the_daemon_capped_by_the_pool_while_the_application_writes(
-    team_home, seeded_pg_url: str, tmp_path: Path
+    team_home, seeded_pg_url: str, embedded_redis, tmp_path: Path
 ) -> None:
     before = preexisting_order(seeded_pg_url)
     # Ranges launched before the schema steps are refused in one sentence, before any change.
@@ -89,6 +89,9 @@ def test_range_runs_go_through_the_daemon_capped_by_the_pool_while_the_applicati
         "DAGSTER_HOME": str(team_home.home),
         "DAGSTER_PG_URL": team_home.dagster_pg_url,
         "DATABASE_URL": seeded_pg_url,
+        # The daemon also runs the code location's sensors, and the cache sensor reads Redis: the
+        # suite's, not one the daemon would start in DBOPT_HOME and leave running.
+        "REDIS_URL": embedded_redis.url(),
         "DBOPT_HOME": str(tmp_path / "data"),
     }
     env.pop("DBOPT_RANGE_EXECUTOR", None)
