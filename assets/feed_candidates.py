@@ -3,7 +3,7 @@
 import dagster as dg
 from pydantic import Field
 
-from dbopt.clickhouse import candidates, ledger
+from dbopt.clickhouse import candidates, catalog, ledger
 from dbopt.clickhouse.candidates import Scoring
 from pipelines.clickhouse_steps import OWNERS, POOL, connect, run_lock, sql_references, step_ledger, table_of
 from pipelines.failures import operator_errors
@@ -92,7 +92,7 @@ def feed_candidates(context: dg.AssetExecutionContext, config: FeedCandidatesCon
         yield dg.MaterializeResult(asset_key=table, metadata={
             "as_of": dg.MetadataValue.timestamp(as_of),
             "rows": dg.MetadataValue.int(report.rows[table]),
-            **table_keys(f"{ch.database}.{table}", report.rows[table]),
+            **table_keys(f"{ch.database}.{table}", report.rows[table], catalog.column_types(ch, table)),
             "build_seconds": dg.MetadataValue.float(report.seconds[table]),
             "backup": dg.MetadataValue.text(report.backups.get(table) or "none (first build)"),
             "scoring": table_of([{"setting": k, "value": v} for k, v in config.scoring().__dict__.items()]),

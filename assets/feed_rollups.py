@@ -5,7 +5,7 @@ import functools
 import dagster as dg
 from pydantic import Field
 
-from dbopt.clickhouse import ledger, rollups
+from dbopt.clickhouse import catalog, ledger, rollups
 from pipelines.clickhouse_steps import PHASE1, connect, run_lock, sql_references, step_ledger
 from pipelines.failures import operator_errors
 from pipelines.metadata import table_keys
@@ -61,7 +61,7 @@ def _build(context: dg.AssetExecutionContext, clickhouse: ClickHouseResource, co
         "rollup_rows": dg.MetadataValue.int(figures["rollup_rows"]),
         "seconds": dg.MetadataValue.float(figures["seconds"]),
         "views": dg.MetadataValue.md("\n".join(f"- {v}" for v in [rollup.mv, *map(rollup.view, rollup.sources)])),
-        **table_keys(f"{ch.database}.{rollup.name}", figures["rollup_rows"]),
+        **table_keys(f"{ch.database}.{rollup.name}", figures["rollup_rows"], catalog.column_types(ch, rollup.name)),
     })
 
 

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dbopt.paths import REPO_ROOT, dagster_home
+from dbopt.paths import REPO_ROOT, dagster_home, data_dir
 
 
 def prepare_dagster_home() -> Path:
@@ -63,9 +63,31 @@ def stop_process_group(proc: subprocess.Popen, timeout: float = 60.0) -> None:
         os.killpg(proc.pid, signal.SIGKILL)  # a child that outlived its parent
 
 
+WORKSPACE_YAML = """\
+# The dbopt code location: `dagster dev -w workspace.yaml` (or `dbopt ui`).
+load_from:
+  - python_module:
+      module_name: pipelines.definitions
+      attribute: defs
+      location_name: dbopt
+"""
+
+
+def workspace_file(root: Path = REPO_ROOT) -> Path:
+    """The checkout's workspace.yaml; installed without a checkout (no workspace.yaml beside the
+    packages), the same file written into the data folder, so `dbopt ui` works from a plain install."""
+    checkout = root / "workspace.yaml"
+    if checkout.exists():
+        return checkout
+    written = data_dir() / "workspace.yaml"
+    if not written.exists() or written.read_text() != WORKSPACE_YAML:
+        written.write_text(WORKSPACE_YAML)
+    return written
+
+
 def serve(port: int) -> int:
     """`dagster dev` in the foreground until it ends, Ctrl-C or SIGTERM (which stop it)."""
-    proc = start_dagster_dev(port, REPO_ROOT / "workspace.yaml")
+    proc = start_dagster_dev(port, workspace_file())
 
     def stop(*_: object) -> None:
         stop_process_group(proc)

@@ -48,9 +48,14 @@ def table_of(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = Non
     return dg.MetadataValue.table(records, schema=schema)
 
 
-def table_keys(table_name: str, rows: int) -> dict[str, dg.MetadataValue]:
-    """Dagster's standard keys for an asset that is one real table: its name and row count."""
-    return {"dagster/table_name": dg.MetadataValue.text(table_name), "dagster/row_count": dg.MetadataValue.int(rows)}
+def table_keys(table_name: str, rows: int, columns: Sequence[tuple[str, str]] = ()) -> dict[str, dg.MetadataValue]:
+    """Dagster's standard keys for an asset that is one real table: its name, row count and,
+    given (name, type) pairs, its columns (the asset page's "Columns")."""
+    keys = {"dagster/table_name": dg.MetadataValue.text(table_name), "dagster/row_count": dg.MetadataValue.int(rows)}
+    if columns:
+        keys["dagster/column_schema"] = dg.MetadataValue.table_schema(
+            dg.TableSchema(columns=[dg.TableColumn(name, kind) for name, kind in columns]))
+    return keys
 
 
 def numbers(values: dict[str, Any]) -> dict[str, dg.MetadataValue]:

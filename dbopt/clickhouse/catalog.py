@@ -48,8 +48,13 @@ def table(ch: ClickHouse, name: str) -> TableInfo | None:
     return tables(ch, [name]).get(name)
 
 
+def column_types(ch: ClickHouse, name: str) -> list[tuple[str, str]]:
+    """(name, ClickHouse type) of each column, in declared order."""
+    return [(r[0], r[1]) for r in ch.rows(sqlfiles.read("clickhouse/phase1/common/columns.sql"), {"table": name})]
+
+
 def columns(ch: ClickHouse, name: str) -> list[str]:
-    return [r[0] for r in ch.rows(sqlfiles.read("clickhouse/phase1/common/columns.sql"), {"table": name})]
+    return [n for n, _ in column_types(ch, name)]
 
 
 def partitions(ch: ClickHouse, name: str) -> list[dict]:

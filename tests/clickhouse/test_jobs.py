@@ -39,6 +39,12 @@ def test_phase1_then_rollback_keeps_every_event(seeded_ch, ch_url) -> None:
                ([n for n in tables if n.startswith(f"{t}__backup_")] for t in CDC_TABLES))
     figures = materializations(result)["cdc_partitioning"]
     assert figures["rows_copied"] == sum(baseline.values()) and figures["rows_per_s"] > 0
+    # The tables the feed reads show their columns on their asset pages, as ClickHouse has them.
+    for asset in ("post_metrics_1h", "feed_candidates_followees"):
+        shown = materializations(result)[asset]
+        schema = shown["dagster/column_schema"]
+        assert [(c.name, c.type) for c in schema.columns] == catalog.column_types(ch, asset)
+        assert shown["dagster/table_name"].endswith(f".{asset}") and shown["dagster/row_count"] > 0
 
     # The plan's receipt (issue 15), on the job's last asset and in `dbopt status`.
     receipt = materializations(result)["clickhouse_receipt"]

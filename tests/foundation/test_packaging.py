@@ -47,3 +47,20 @@ def test_an_installed_dbopt_keeps_its_data_out_of_site_packages(tmp_path, monkey
     assert default_data_dir() == REPO_ROOT / ".dbopt"  # a checkout
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
     assert default_data_dir(tmp_path / "site-packages") == tmp_path / "share" / "dbopt"  # a wheel
+
+
+def test_dbopt_ui_finds_a_workspace_without_a_checkout(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain install has no workspace.yaml beside its packages: `dbopt ui` writes the
+    checkout's own into the data folder and loads the same code location from it."""
+    import yaml
+
+    from dbopt.devserver import WORKSPACE_YAML, workspace_file
+
+    assert workspace_file() == REPO_ROOT / "workspace.yaml"
+    assert (REPO_ROOT / "workspace.yaml").read_text() == WORKSPACE_YAML  # one workspace, two places
+    monkeypatch.setenv("DBOPT_HOME", str(tmp_path / "home"))
+    written = workspace_file(tmp_path / "site-packages")
+    assert written == tmp_path / "home" / "workspace.yaml"
+    (location,) = yaml.safe_load(written.read_text())["load_from"]
+    assert location["python_module"] == {"module_name": "pipelines.definitions", "attribute": "defs",
+                                         "location_name": "dbopt"}
