@@ -4,8 +4,10 @@ Prints, side by side, from one run of this process:
   1. backfill throughput: the engine's batched, checkpointed pass over every message (its
      sequence_number and content_tsv in one UPDATE per batch, VACUUM every 10% of the rows)
      against one `UPDATE ... FROM (row_number() ...)` setting both columns over the whole
-     table (the throughput limit, which is not online: it locks every row until it commits);
-     `--runs` times each, median and spread;
+     table (the throughput limit, which is not online: it locks every row until it commits),
+     by default on the table the engine's pass sees (the composite index it walks, which
+     every rewrite also updates, and the triggers; `--single-schema bare`: without them);
+     `--runs` times each, median and spread; `--throughput-only` stops there;
   2. writer latency (p50/p99) of application-like traffic with and without the rollout;
   3. the longest time any writer waited on a lock while the rollout ran;
   4. what the rollout cost the database: `messages`' size before, right after the job, and
@@ -15,6 +17,8 @@ Goals (issues 3 and 14): >= 80% of the single statement's rows/s, writer p99 <= 
 baseline, no writer waits longer than 1 s, messages <= 1.15x its compacted size.
 
     .venv/bin/python benchmarks/postgres_phase1.py --scale medium
+    # throughput only, against the single statement on both tables:
+    .venv/bin/python benchmarks/postgres_phase1.py --scale medium --throughput-only --single-schema both
     # the rollout's cost with other code (an older commit's checkout), throughput skipped:
     .venv/bin/python benchmarks/postgres_phase1.py --scale medium --runs 0 --code /tmp/dbopt-old
 
