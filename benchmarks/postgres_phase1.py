@@ -4,8 +4,10 @@ Prints, side by side, from one run of this process:
   1. backfill throughput: the engine's batched, checkpointed pass over every message (its
      sequence_number and content_tsv in one UPDATE per batch, VACUUM every 10% of the rows)
      against one `UPDATE ... FROM (row_number() ...)` setting both columns over the whole
-     table (the throughput limit, which is not online: it locks every row until it commits);
-     `--runs` times each, median and spread;
+     table (the throughput limit, which is not online: it locks every row until it commits),
+     by default on the table the engine's pass sees (the composite index it walks, which
+     every rewrite also updates, and the triggers; `--single-schema bare`: without them);
+     `--runs` times each, median and spread; `--throughput-only` stops there;
   2. writer latency (p50/p99) of application-like traffic with and without the rollout;
   3. the longest time any writer waited on a lock while the rollout ran;
   4. what the rollout cost the database: `messages`' size before, right after the job, and
@@ -15,6 +17,8 @@ Goals (issues 3 and 14): >= 80% of the single statement's rows/s, writer p99 <= 
 baseline, no writer waits longer than 1 s, messages <= 1.15x its compacted size.
 
     .venv/bin/python benchmarks/postgres_phase1.py --scale medium
+    # throughput only, against the single statement on both tables:
+    .venv/bin/python benchmarks/postgres_phase1.py --scale medium --throughput-only --single-schema both
     # the rollout's cost with other code (an older commit's checkout), throughput skipped:
     .venv/bin/python benchmarks/postgres_phase1.py --scale medium --runs 0 --code /tmp/dbopt-old
 
@@ -42,6 +46,8 @@ import psycopg.conninfo  # noqa: E402
 from benchmarks.common import admin_url, clone, db_url, seeded_template  # noqa: E402
 from dbopt.postgres.connect import PgConnector  # noqa: E402
 from dbopt.postgres.traffic import Traffic, TrafficStats  # noqa: E402
+
+TS = "'simple'::regconfig"
 
 SINGLE_STATEMENT = """
 UPDATE messages AS m SET sequence_number = n.rn, content_tsv = to_tsvector('simple'::regconfig, m.content)
@@ -81,37 +87,74 @@ def phase_windows(url: str) -> dict[str, tuple[float, float]]:
     return dict(sorted(windows.items(), key=lambda kv: kv[1][0]))
 
 
-def single_against_engine(admin: str, template: str, rows: int, pause_ratio: float) -> tuple[float, float, int]:
-    """One statement over the whole table, then the engine on a fresh copy: (rows/s, rows/s, VACUUMs)."""
-    # The throughput limit: one statement over the whole table (not online).
-    single_url = clone(admin, template, "dbopt_bench_single")
-    with psycopg.connect(single_url, autocommit=True) as conn:
-        conn.execute("ALTER TABLE messages ADD COLUMN sequence_number bigint, ADD COLUMN content_tsv tsvector")
+def engine_schema(connector: PgConnector, ts: str) -> None:
+    """What the job has built when its numbering pass starts: the query indexes (the
+    composite one the pass walks, which every rewrite of a message also updates) and the
+    triggers, with both new columns."""
+    from dbopt.postgres import phase1
+    from dbopt.postgres.runner import MigrationRunner
+
+    MigrationRunner(connector).apply(phase1.QUERY_INDEXES + phase1.SEQUENCE_TRIGGER + phase1.content_tsv_trigger(ts))
+
+
+def single_statement(admin: str, template: str, rows: int, schema: str) -> float:
+    """rows/s of one UPDATE setting both columns over the whole table (not online: it locks
+    every row until it commits), on a fresh copy with `schema`: "engine" (the indexes and
+    triggers the engine's pass runs with) or "bare" (the two columns only, two indexes fewer
+    to maintain on messages: the comparison of the runs before 2026-12-02 evening)."""
+    url = clone(admin, template, "dbopt_bench_single")
+    if schema == "engine":
+        connector = PgConnector(url)
+        engine_schema(connector, TS)
+        connector.close()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE messages")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE messages ADD COLUMN IF NOT EXISTS sequence_number bigint, "
+                     "ADD COLUMN IF NOT EXISTS content_tsv tsvector")
         started = time.perf_counter()
         conn.execute(SINGLE_STATEMENT)
         single_s = time.perf_counter() - started
-    single_rate = rows / single_s
-    print(f"single UPDATE over {rows:,} messages: {single_s:.1f} s ({single_rate:,.0f} rows/s)", flush=True)
+    rate = rows / single_s
+    print(f"single UPDATE ({schema} schema) over {rows:,} messages: {single_s:.1f} s ({rate:,.0f} rows/s)", flush=True)
+    return rate
 
-    # The engine alone on the same data (no writers), for a like-for-like comparison.
-    alone_url = clone(admin, template, "dbopt_bench_engine")
+
+def engine_alone(admin: str, template: str, pause_ratio: float) -> tuple[float, object]:
+    """rows/s of the engine's numbering pass alone (no writers) on a fresh copy, wall clock
+    (pauses and VACUUMs included), and its report."""
+    url = clone(admin, template, "dbopt_bench_engine")
     from dbopt.postgres import phase1
     from dbopt.postgres.backfill import BackfillEngine, BackfillSettings
-    from dbopt.postgres.runner import MigrationRunner
     from pipelines.postgres_steps import KEY_RANGES
 
-    ts = "'simple'::regconfig"
-    connector = PgConnector(alone_url)
+    connector = PgConnector(url)
     # As the job does: indexes, then both triggers before the pass that fills both columns.
-    MigrationRunner(connector).apply(phase1.QUERY_INDEXES + phase1.SEQUENCE_TRIGGER + phase1.content_tsv_trigger(ts))
+    engine_schema(connector, TS)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE messages")
     engine = BackfillEngine(connector, settings=BackfillSettings(pause_ratio=pause_ratio))
     engine.run(phase1.SEQUENCE_INIT_COUNTERS, KEY_RANGES)
-    alone = engine.run(phase1.sequence_numbering(ts), KEY_RANGES)
+    alone = engine.run(phase1.sequence_numbering(TS), KEY_RANGES)
     connector.close()
-    alone_rate = alone.rows / alone.seconds  # wall clock, pauses and VACUUMs included
-    print(f"engine alone: {alone.rows:,} messages in {alone.seconds:.1f} s ({alone_rate:,.0f} rows/s, "
-          f"{alone.batches} batches, {alone.vacuums} VACUUMs in {alone.vacuum_s:.1f} s): "
-          f"{alone_rate / single_rate:.0%} of the single statement", flush=True)
+    rate = alone.rows / alone.seconds
+    in_batches = sum(alone.batch_ms) / 1000
+    print(f"engine alone: {alone.rows:,} messages in {alone.seconds:.1f} s ({rate:,.0f} rows/s): "
+          f"{alone.batches:,} batches (median {statistics.median(alone.batch_ms):.0f} ms, last size "
+          f"{alone.batch_size:,} rows) {in_batches:.1f} s, {alone.vacuums} VACUUMs {alone.vacuum_s:.1f} s, "
+          f"the rest {alone.seconds - in_batches - alone.vacuum_s:.1f} s", flush=True)
+    return rate, alone
+
+
+def single_against_engine(admin: str, template: str, rows: int, pause_ratio: float,
+                          schema: str) -> tuple[float, float, int]:
+    """One statement over the whole table, then the engine on a fresh copy: (rows/s, rows/s, VACUUMs)."""
+    singles = {s: single_statement(admin, template, rows, s) for s in (("engine", "bare") if schema == "both"
+                                                                     else (schema,))}
+    single_rate = singles["engine" if schema == "both" else schema]
+    alone_rate, alone = engine_alone(admin, template, pause_ratio)
+    for s, rate in singles.items():
+        print(f"engine alone: {alone_rate / rate:.0%} of the single statement ({s} schema)", flush=True)
     return single_rate, alone_rate, alone.vacuums
 
 
@@ -163,6 +206,11 @@ def main() -> None:
                         help="instead: what N reruns with nothing to do cost (benchmarks/postgres_rerun.py)")
     parser.add_argument("--runs", type=int, default=3, help="single statement against engine, this many times (0: skip)")
     parser.add_argument("--code", help="run the job from this checkout instead (for the figures of other code)")
+    parser.add_argument("--single-schema", choices=("engine", "bare", "both"), default="engine",
+                        help="the single statement's table: with the indexes and triggers the engine's pass runs "
+                             "with (default), with the two columns only (runs before 2026-12-02 evening), or both")
+    parser.add_argument("--throughput-only", action="store_true",
+                        help="only the single statement against the engine (--runs times); no job, no writers")
     args = parser.parse_args()
     if args.rerun:
         from benchmarks.postgres_rerun import rerun
@@ -176,7 +224,20 @@ def main() -> None:
         version = conn.execute("SHOW server_version").fetchone()[0]
         autovacuum = conn.execute("SHOW autovacuum").fetchone()[0]
 
-    throughput = [single_against_engine(admin, template, rows, args.pause_ratio) for _ in range(args.runs)]
+    throughput = [single_against_engine(admin, template, rows, args.pause_ratio, args.single_schema)
+                  for _ in range(args.runs)]
+    if args.throughput_only:
+        ratios = [alone / single for single, alone, _ in throughput]
+        print(f"\nPostgreSQL {version} (autovacuum {autovacuum}), {rows:,} messages ({args.scale}); "
+              f"single statement on the {args.single_schema} schema")
+        for i, (single, alone, vacuums) in enumerate(throughput, 1):
+            print(f"run {i}: single {single:,.0f} rows/s, engine {alone:,.0f} rows/s ({vacuums} VACUUMs): "
+                  f"{alone / single:.0%}")
+        print(f"engine against the single statement: {median_spread(ratios)} (goal >= 80%)")
+        with psycopg.connect(admin, autocommit=True) as conn:
+            for name in ("dbopt_bench_single", "dbopt_bench_engine"):
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        return None
     # 2. Writers alone, then writers while the whole phase1_postgres job runs.
     url = clone(admin, template, "dbopt_bench_online")
     size_before = sizes(url)

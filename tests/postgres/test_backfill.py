@@ -298,3 +298,26 @@ def test_no_vacuum_when_it_is_switched_off(table: str) -> None:
     report = BackfillEngine(PgConnector(table), settings=BackfillSettings(vacuum_every_fraction=0)).run(spec("hit"))
     assert hits(table) == {1: ROWS}
     assert report.vacuums == 0 and report.vacuums_skipped == 0
+
+
+def test_every_batch_runs_under_its_timeouts_and_planner_settings_set_for_it_alone(table: str, tmp_path: Path) -> None:
+    """The batch's SET LOCALs go in one round trip; the batch sees them all, the session after it none."""
+    with psycopg.connect(table, autocommit=True) as conn:
+        conn.execute("CREATE TABLE seen (lock_timeout text, statement_timeout text, synchronous_commit text, "
+                     "seqscan text, hashjoin text, mergejoin text)")
+    (tmp_path / "sql" / "bf" / "seen.batch.sql").write_text(
+        "INSERT INTO seen SELECT current_setting('lock_timeout'), current_setting('statement_timeout'), "
+        "current_setting('synchronous_commit'), current_setting('enable_seqscan'), current_setting('enable_hashjoin'), "
+        "current_setting('enable_mergejoin');\n"
+        "UPDATE bf SET hits = hits + 1 WHERE /*{{batch}}*/ true;\n"
+    )
+    settings = BackfillSettings(lock_timeout_ms=321, statement_timeout_s=7)
+    report = BackfillEngine(PgConnector(table), settings=settings).run(spec("seen", max_batch=500))
+    careful = BackfillEngine(PgConnector(table), settings=BackfillSettings(synchronous_commit=True)).run(
+        Backfill(**{**spec("seen", max_batch=500).__dict__, "name": "test/seen_synchronously"})
+    )
+    with psycopg.connect(table) as conn:
+        rows = conn.execute("SELECT *, count(*) FROM seen GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1").fetchall()
+    assert rows == [("321ms", "7s", "off", "off", "off", "off", report.batches),
+                     ("500ms", "1min", "on", "off", "off", "off", careful.batches)]
+    assert hits(table) == {2: ROWS}
