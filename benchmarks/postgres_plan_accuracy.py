@@ -104,6 +104,17 @@ def measure(scale: str, url: str | None, sample_rows: int = rollout_plan.PlanSet
         print(f"{r['step']:<52} {r['predicted_s']:>12} {r['range_s']:>16} {str(r['actual_s']):>10} "
               f"{str(r['actual/predicted']):>12}")
 
+    # Each backfill as the engine ran it (batches, VACUUMs), against the plan's basis for it.
+    basis = {s["step"]: s["basis"] for s in steps if s["kind"] == "backfill" and s["todo"]}
+    for node in ("conversation_counters_backfill", "sequence_number_backfill", "content_tsv_backfill"):
+        for mat in result.asset_materializations_for_node(node):
+            if "backfills" in mat.metadata:
+                for r in mat.metadata["backfills"].value.records:
+                    d = r.data
+                    print(f"  {d['backfill']}: ran {d['rows']:,} rows in {d['batches']:,} batches, {d['seconds']} s, "
+                          f"{d['vacuums']} VACUUMs {d['vacuum_s']} s, paused {d['paused_s']} s; plan: "
+                          f"{basis.get(d['backfill'], '-')}")
+
     total = next(s for s in steps if s["step"] == rollout_plan.ORCHESTRATION)
     predicted_total = sum(s["seconds"] for s in steps if s["todo"])
     err = rollout_s / predicted_total - 1
