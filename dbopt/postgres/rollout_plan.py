@@ -38,8 +38,9 @@ from psycopg import errors as pgerrors
 from dbopt import rollout_plan_common, sqlfiles
 from dbopt.errors import DboptError
 from dbopt.postgres import ledger, phase1, session, sqlrun
-from dbopt.postgres.backfill import Backfill, BackfillEngine, BackfillSettings
+from dbopt.postgres.backfill import KEY_RANGES, Backfill, BackfillEngine, BackfillSettings
 from dbopt.postgres.connect import PgConnector
+from dbopt.postgres.health import ThrottleSettings, reasons_to_pause
 from dbopt.postgres.runner import ConcurrentIndex, Sql
 from dbopt.preflight import human_bytes
 from dbopt.rollout_plan_common import PlanTotals
@@ -60,6 +61,7 @@ ASSET_OVERHEAD_S, CHECK_OVERHEAD_S, GX_START_S, CHECK_S_PER_MESSAGE = 0.5, 0.4, 
 SAMPLE_DIVISORS = (40, 10, 4)
 PAGE = 8192
 ANALYZE_ROWS = 30_000  # 300 x default_statistics_target (100)
+READ_PAGES = 2_000  # pages of a rewritten table read to time what its VACUUMs cost per byte
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,8 @@ class StepPlan:
     basis: str
     todo: bool = True
     index_bytes: int = 0  # predicted size of the index the step builds
+    batches: int = 0  # a backfill's batches, over every key range
+    vacuums: int = 0  # the backfill engine's VACUUMs of the table during the backfill
 
     def row(self) -> dict[str, Any]:
         return {"step": self.step, "asset": self.asset, "changes": self.changes, "lock": self.lock,
@@ -119,6 +123,9 @@ class Calibration:
     roundtrip_s: float
     backfill_fit: dict[str, dict[str, float]] = field(default_factory=dict)
     seconds: float = 0.0
+    sample_total: dict[str, int] = field(default_factory=dict)  # the sample's tables with their indexes, as copied
+    health_s: float = 0.0  # one of the backfill engine's health checks (pg_locks, pg_stat_activity)
+    read_s_per_byte: dict[str, float] = field(default_factory=dict)  # a timed read of the table's pages here
 
 
 @dataclass
@@ -204,11 +211,13 @@ class _Measured:
     skipped: str | None = None
     extra_per_row: float = 0.0  # what a row costs more in the application's table than in the sample
     before: dict[str, int] = field(default_factory=dict)  # the sample's table bytes when the step starts
+    total_before: int = 0  # the sample's walked table with its indexes when a backfill starts
 
 
-def _sizes(conn: psycopg.Connection, scratch: str) -> dict[str, int]:
+def _sizes(conn: psycopg.Connection, scratch: str, indexes: bool = False) -> dict[str, int]:
+    """Bytes of each of the sample's tables (heap and TOAST; with `indexes`, theirs too)."""
     rows = sqlrun.query_file(conn, f"{DIR}/030_figures.sql", {"tables": [f"{scratch}.{t}" for t in TABLES]})
-    return {r["table"].split(".")[-1]: int(r["bytes"]) for r in rows}
+    return {r["table"].split(".")[-1]: int(r["bytes"]) + (int(r["index_bytes"]) if indexes else 0) for r in rows}
 
 
 def _wal(conn: psycopg.Connection) -> int:
@@ -229,6 +238,7 @@ def _replay(conn: psycopg.Connection, scratch: str, step: Sql | ConcurrentIndex 
     try:
         with conn.transaction():
             if isinstance(step, Backfill):
+                m.total_before = _sizes(conn, scratch, indexes=True).get(step.table, 0)
                 total = sample_rows(step.table)
                 walked = 0
                 for size, n, secs in engine.sample(conn, step, [max(10, total // d) for d in SAMPLE_DIVISORS]):
@@ -274,6 +284,39 @@ def _read_seconds(conn: psycopg.Connection, scratch: str, table: str) -> float:
     t0 = time.perf_counter()
     conn.execute(f'SELECT count(*) FROM "{scratch}"."{table}"')  # noqa: S608 - our own scratch names
     return time.perf_counter() - t0
+
+
+def _read_rate(conn: psycopg.Connection, table: str, figures: dict[str, int]) -> float:
+    """Seconds per byte of a timed read of READ_PAGES random pages of the application's table."""
+    pages = max(figures["pages"], 1)
+    pct = 100.0 * min(1.0, READ_PAGES / pages)
+    t0 = time.perf_counter()
+    sqlrun.query_file(conn, f"{DIR}/100_read_pages.sql", {"pct": pct}, render={"table": table})
+    return (time.perf_counter() - t0) / max(pages * pct / 100 * PAGE, PAGE)
+
+
+def engine_walk(rows: int, size: float, rewritten_share: float, every: int,
+                ranges: int = len(KEY_RANGES)) -> tuple[int, int]:
+    """(batches, VACUUMs) of the backfill engine's walk: one walk per key range, each of at
+    least one batch (its last, shorter one); a VACUUM each time `every` rows have been
+    rewritten, counted across ranges, as `BackfillEngine._run_range` does."""
+    per_range = rows / ranges
+    size = max(size, 1.0)
+    batches = vacuums = 0
+    since = 0.0
+    for _ in range(ranges):
+        left = per_range
+        while True:
+            walked = min(size, left)
+            left -= walked
+            batches += 1
+            since += walked * rewritten_share
+            if every and since >= every:
+                vacuums += 1
+                since = 0.0
+            if left <= 0:
+                break
+    return batches, vacuums
 
 
 def _median_time(fn: Callable[[], object], times: int) -> float:
@@ -346,7 +389,8 @@ def applied_steps(conn: psycopg.Connection, steps: Sequence[Sql | ConcurrentInde
 
 def table_figures(conn: psycopg.Connection) -> dict[str, dict[str, int]]:
     rows = sqlrun.query_file(conn, f"{DIR}/030_figures.sql", {"tables": list(TABLES)})
-    return {r["table"]: {"rows": int(r["rows"]), "pages": int(r["pages"]), "bytes": int(r["bytes"])} for r in rows}
+    return {r["table"]: {"rows": int(r["rows"]), "pages": int(r["pages"]), "bytes": int(r["bytes"]),
+                         "index_bytes": int(r["index_bytes"])} for r in rows}
 
 
 def compute(connector: PgConnector, *, ts_literal: str = "'simple'::regconfig",
@@ -368,7 +412,8 @@ def compute(connector: PgConnector, *, ts_literal: str = "'simple'::regconfig",
         done = applied_steps(conn, [s for _, s in ordered])
         connect_s = _median_time(lambda: connector.dedicated(autocommit=True).close(), 3)
         roundtrip_s = _median_time(lambda: conn.execute("SELECT 1").fetchone(), 7)
-        cal = Calibration({}, {t: f["rows"] for t, f in figures.items()}, connect_s, roundtrip_s)
+        health_s = _median_time(lambda: reasons_to_pause(conn, list(TABLES[:3]), ThrottleSettings()), 5)
+        cal = Calibration({}, {t: f["rows"] for t, f in figures.items()}, connect_s, roundtrip_s, health_s=health_s)
         todo = [(a, s) for a, s in ordered if s.name not in done]
         measured: dict[str, _Measured] = {}
         if any(not (isinstance(s, Sql) and s.rerun) for _, s in todo):
@@ -401,6 +446,8 @@ def _sample(connector: PgConnector, conn: psycopg.Connection, todo: Sequence[tup
             backfills = [s for _, s in todo if isinstance(s, Backfill)]
             qualified = {t: conn.execute("SELECT to_regclass(%s)::text", (t,)).fetchone()[0] for t in TABLES}
             real = _regime(conn, engine, backfills, lambda t: qualified[t])
+            for table in sorted({b.table for b in backfills}):
+                cal.read_s_per_byte[table] = _read_rate(conn, qualified[table], figures[table])
             if not conn.execute("SELECT to_regnamespace('dbopt') IS NOT NULL").fetchone()[0]:
                 conn.execute("CREATE SCHEMA dbopt")  # for the trigger functions; rolled back with the rest
             sqlrun.run_file(conn, f"{DIR}/010_scratch.sql", render={"scratch": scratch})
@@ -416,6 +463,7 @@ def _sample(connector: PgConnector, conn: psycopg.Connection, todo: Sequence[tup
             cal.sample_rows = counts
             sampled = _regime(conn, engine, backfills, lambda t: f"{scratch}.{t}")
             initial = _sizes(conn, scratch)
+            cal.sample_total = _sizes(conn, scratch, indexes=True)
             path = conn.execute("SELECT current_setting('search_path')").fetchone()[0]
             conn.execute("SELECT set_config('search_path', %s, true)", (f'"{scratch}", {path}',))
 
@@ -511,11 +559,28 @@ def _step_plan(asset: str, step: Sql | ConcurrentIndex | Backfill, todo: bool, m
         target = settings.target_batch_ms / 1000
         size = (target - a) / b if b > 0 else float(step.max_batch)
         size = min(float(step.max_batch), max(float(step.min_batch), size))
-        batches = math.ceil(rows / size) if rows else 0
-        base.seconds = rows * b + batches * per_batch + 16 * 4 * cal.roundtrip_s + overhead
+        # The engine walks each key range on its own (a batch at least per range), checks the
+        # database's health at the start of each and every health_every_s, and VACUUMs the table
+        # each vacuum_every_fraction of its rows rewritten (each a read of the table and its
+        # indexes as they are by then, at the rate a timed read of its pages showed here).
+        engine_settings = BackfillSettings()
+        walked = sum(size_ or 0 for size_, _, _ in m.batches) or 1
+        rewritten_share = min(1.0, sum(n for _, n, _ in m.batches) / walked)
+        every = (max(step.min_batch, int(rows * engine_settings.vacuum_every_fraction))
+                 if engine_settings.vacuum_every_fraction > 0 and rows else 0)
+        batches, vacuums = engine_walk(rows, size, rewritten_share, every)
+        walk_s = rows * b + batches * per_batch
+        ranges = len(KEY_RANGES)
+        health_s = (ranges + walk_s / engine_settings.health_every_s) * cal.health_s
+        initial = figures[table]["bytes"] + figures[table].get("index_bytes", 0)
+        growth = m.total_before / max(cal.sample_total.get(table, 0), 1) if m.total_before else 1.0
+        vacuum_each = cal.read_s_per_byte.get(table, 0.0) * initial * max(1.0, growth)
+        base.seconds = walk_s + ranges * 4 * cal.roundtrip_s + health_s + vacuums * vacuum_each + overhead
+        base.batches, base.vacuums = batches, vacuums
         base.basis = (f"{len(m.batches)} sample batches on {cal.sample_rows.get(step.table, 0):,} rows: "
                       f"{a * 1000:.2f} ms + {(b - m.extra_per_row) * 1e6:.2f} us/row, + {m.extra_per_row * 1e6:.2f} "
-                      f"us/row measured on this table's own rows; ~{batches:,} batches of ~{size:,.0f} rows")
+                      f"us/row measured on this table's own rows; ~{batches:,} batches of ~{size:,.0f} rows over "
+                      f"{ranges} key ranges; {vacuums} VACUUMs of ~{vacuum_each:.2f} s")
     elif kind == "index":
         n = max(cal.sample_rows.get(table, 0), 2)
         big_n = max(rows, n)
