@@ -26,7 +26,7 @@ from dbopt.seed import seed  # noqa: E402
 from dbopt.seed.scales import scale_for  # noqa: E402
 
 
-def measure(scale: str, folder_path: str, sample_rows: int = 200_000) -> dict:
+def measure(scale: str, folder_path: str, sample_rows: int = rollout_plan.SAMPLE_ROWS) -> dict:
     """Seed `scale` into its own chDB folder, run phase1_clickhouse there and print predicted
     against measured; returns the totals."""
     folder = Path(folder_path).resolve()
@@ -78,7 +78,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", default="medium")
     parser.add_argument("--folder", default="/tmp/dbopt-bench-chplan", help="chDB folder of its own (emptied)")
-    parser.add_argument("--sample-rows", type=int, default=200_000)
+    parser.add_argument("--sample-rows", type=int, default=rollout_plan.SAMPLE_ROWS)
     args = parser.parse_args()
     measure(args.scale, args.folder, args.sample_rows)
 

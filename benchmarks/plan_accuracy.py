@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 from benchmarks import clickhouse_plan_accuracy, postgres_plan_accuracy  # noqa: E402
+from dbopt.clickhouse import rollout_plan as ch_plan  # noqa: E402
 from dbopt.postgres import rollout_plan  # noqa: E402
 
 GOAL = 0.35
@@ -41,7 +42,7 @@ def main() -> None:
     parser.add_argument("--scale", default="medium")
     parser.add_argument("--url", help="superuser URL of a PostgreSQL server (default: the embedded one)")
     parser.add_argument("--pg-sample-rows", type=int, default=rollout_plan.PlanSettings().sample_rows)
-    parser.add_argument("--ch-sample-rows", type=int, default=200_000)
+    parser.add_argument("--ch-sample-rows", type=int, default=ch_plan.SAMPLE_ROWS)
     parser.add_argument("--chdb-folder", default="/tmp/dbopt-bench-chplan", help="chDB folder of its own (emptied)")
     args = parser.parse_args()
 

@@ -51,12 +51,15 @@ RANGE = (0.75, 1.35)  # the predicted range around the point estimate
 RECEIPT_STEP = "postgres_plan/receipt"
 # Not a step of phase1.py but part of the job's time: the blocking checks after each asset
 # (full scans of messages by the sequence-number checks, Great Expectations suites) and
-# Dagster's own work per step. Fitted once on this machine (docs/postgres.md, `## postgres_plan`):
-# Dagster per asset and per check step, Great Expectations' start in the process, and the
-# checks' scans per message.
+# Dagster's own work per step. The checks' queries are timed on the sample after every step
+# is replayed there (sql/postgres/checks/, full scope, as a first run reads them) and scaled
+# with the messages; Dagster's own work per asset and per check step and Great Expectations'
+# start in the process are constants fitted on this machine (docs/postgres.md, `## postgres_plan`),
+# and CHECK_S_PER_MESSAGE is used only when the checks could not be timed.
 ORCHESTRATION = "checks and orchestration"
 ASSET_STEPS, CHECK_STEPS = 11, 13  # phase1_postgres after the plan
-ASSET_OVERHEAD_S, CHECK_OVERHEAD_S, GX_START_S, CHECK_S_PER_MESSAGE = 0.5, 0.4, 22.0, 15e-6
+ASSET_OVERHEAD_S, CHECK_OVERHEAD_S, GX_START_S, CHECK_S_PER_MESSAGE = 0.05, 0.05, 22.0, 8e-6
+CHECKS_DIR = "postgres/checks"
 # The backfills' sample batches, as fractions of the sample's table: sizes spread enough to fit a + b x rows.
 SAMPLE_DIVISORS = (40, 10, 4)
 PAGE = 8192
@@ -124,6 +127,7 @@ class Calibration:
     backfill_fit: dict[str, dict[str, float]] = field(default_factory=dict)
     seconds: float = 0.0
     sample_total: dict[str, int] = field(default_factory=dict)  # the sample's tables with their indexes, as copied
+    checks_s: float = 0.0  # the checks' queries, timed on the sample after every step
     health_s: float = 0.0  # one of the backfill engine's health checks (pg_locks, pg_stat_activity)
     read_s_per_byte: dict[str, float] = field(default_factory=dict)  # a timed read of the table's pages here
 
@@ -211,6 +215,7 @@ class _Measured:
     skipped: str | None = None
     extra_per_row: float = 0.0  # what a row costs more in the application's table than in the sample
     before: dict[str, int] = field(default_factory=dict)  # the sample's table bytes when the step starts
+    growth_exponent: float | None = None  # a non-btree index's size grows as rows ** this (a btree's: as rows)
     total_before: int = 0  # the sample's walked table with its indexes when a backfill starts
 
 
@@ -255,6 +260,8 @@ def _replay(conn: psycopg.Connection, scratch: str, step: Sql | ConcurrentIndex 
                 live = sample_rows(table.split(".")[-1])
                 # Per live row: the real build indexes each row once, not the sample's dead versions.
                 m.index_bytes = int(size["bytes"] * min(1.0, live / size["entries"]) if size["entries"] else size["bytes"])
+                if size["entries"] is None:  # not a btree: how it grows with rows, from a build on half the rows
+                    m.growth_exponent = _growth_exponent(conn, scratch, index, table.split(".")[-1], size["bytes"])
             else:
                 names = sqlfiles.param_names(step.text())
                 for stmt in sqlfiles.split(step.text()):
@@ -278,6 +285,50 @@ def _replay(conn: psycopg.Connection, scratch: str, step: Sql | ConcurrentIndex 
     m.wal = _wal(conn) - wal0
     m.growth = {t: after.get(t, 0) - before.get(t, 0) for t in after if after.get(t, 0) > before.get(t, 0)}
     return m
+
+
+def _growth_exponent(conn: psycopg.Connection, scratch: str, index: str, table: str, full_bytes: int) -> float:
+    """k in size ~ rows ** k, from the index built on the sample and again on half its rows
+    (within [0.5, 1]); 1.0 when the second build fails."""
+    key = "id"
+    row = sqlrun.query_file(conn, f"{DIR}/110_half_index.sql", {"scratch": scratch, "index": index, "key": key})
+    if not row:
+        return 1.0
+    try:
+        with conn.transaction(force_rollback=True):  # the half build goes with its savepoint
+            conn.execute(row[0]["ddl"])
+            half = sqlrun.query_file(conn, f"{DIR}/050_index_size.sql",
+                                     {"scratch": scratch, "index": row[0]["half"].strip('"')})[0]
+            rows_all, rows_half = conn.execute(
+                f'SELECT count(*), count(*) FILTER (WHERE (hashtext({key}::text) & 1) = 0) '  # noqa: S608 - our own scratch names
+                f'FROM "{scratch}"."{table}"'
+            ).fetchone()
+    except psycopg.Error:
+        return 1.0
+    if not half["bytes"] or not rows_half or rows_half >= rows_all or full_bytes <= half["bytes"]:
+        return 1.0
+    k = math.log(full_bytes / half["bytes"]) / math.log(rows_all / rows_half)
+    return min(1.0, max(0.5, k))
+
+
+def _checks_seconds(conn: psycopg.Connection) -> float:
+    """Every check query of the rollout (full scope: every row), counted as the checks count
+    them, on the sample (first in search_path) with the planner's defaults; each in a savepoint
+    rolled back. 0.0 when one fails (the sample lacks what it reads)."""
+    took = 0.0
+    for path in sorted(sqlfiles.sql_path(CHECKS_DIR).rglob("*.sql")):
+        try:
+            query = sqlfiles.load(path.relative_to(sqlfiles.sql_path("")).as_posix()).strip().rstrip(";")
+            with conn.transaction(force_rollback=True):
+                # The backfills' replays leave their SET LOCALs (no seqscan, no hash join) in force.
+                conn.execute("SET LOCAL enable_seqscan = on; SET LOCAL enable_hashjoin = on; "
+                             "SET LOCAL enable_mergejoin = on")
+                t0 = time.perf_counter()
+                conn.execute(f"SELECT count(*) FROM ({query}) AS offending").fetchone()  # noqa: S608 - our own SQL files
+                took += time.perf_counter() - t0
+        except (psycopg.Error, DboptError):
+            return 0.0
+    return took
 
 
 def _read_seconds(conn: psycopg.Connection, scratch: str, table: str) -> float:
@@ -422,7 +473,7 @@ def compute(connector: PgConnector, *, ts_literal: str = "'simple'::regconfig",
         conn.close()
     steps = [_step_plan(asset, step, step.name not in done, measured.get(step.name), figures, cal, settings)
              for asset, step in ordered]
-    steps.append(_orchestration(figures, any(s.todo for s in steps), full_checks))
+    steps.append(_orchestration(figures, any(s.todo for s in steps), full_checks, cal))
     cal.seconds = time.perf_counter() - started
     notes = sorted({f"{s.step}: {m.failed}" for s in steps if (m := measured.get(s.step)) and m.failed})
     return Plan(steps, cal, notes)
@@ -475,6 +526,7 @@ def _sample(connector: PgConnector, conn: psycopg.Connection, todo: Sequence[tup
 
             for _asset, step in todo:
                 measured[step.name] = _replay(conn, scratch, step, engine, scale, lambda t: counts.get(t, 0))
+            cal.checks_s = _checks_seconds(conn)
             for step_name, m in measured.items():
                 step = next(s for _, s in todo if s.name == step_name)
                 if isinstance(step, Backfill) and not m.failed:
@@ -586,9 +638,11 @@ def _step_plan(asset: str, step: Sql | ConcurrentIndex | Backfill, todo: bool, m
         big_n = max(rows, n)
         factor = (big_n * math.log2(big_n)) / (n * math.log2(n))
         base.seconds = m.seconds * factor + overhead
-        base.index_bytes = int(m.index_bytes * big_n / n)
+        base.index_bytes = int(m.index_bytes * (big_n / n) ** (m.growth_exponent or 1.0))
+        grows = "size x rows" if m.growth_exponent is None else (
+            f"size x rows^{m.growth_exponent:.2f} (from a second build on half the sample)")
         base.basis = (f"built on {n:,} sample rows in {m.seconds * 1000:.0f} ms, {human_bytes(m.index_bytes)}; "
-                      f"time x n log n, size x rows")
+                      f"time x n log n, {grows}")
     else:
         base.seconds = m.seconds + m.scaled_seconds + overhead
         base.basis = "replayed on the sample" + ("; the table scan scaled with rows" if m.scaled_seconds else "")
@@ -609,17 +663,25 @@ def _step_plan(asset: str, step: Sql | ConcurrentIndex | Backfill, todo: bool, m
     return base
 
 
-def _orchestration(figures: dict[str, dict[str, int]], todo: bool, full_checks: bool = False) -> StepPlan:
+def _orchestration(figures: dict[str, dict[str, int]], todo: bool, full_checks: bool = False,
+                  cal: Calibration | None = None) -> StepPlan:
     messages = figures["messages"]["rows"]
+    sampled = cal.sample_rows.get("messages", 0) if cal else 0
+    if cal and cal.checks_s and sampled:
+        checks = cal.checks_s * max(1.0, messages / sampled)
+        how = f"the checks' queries timed on the sample ({cal.checks_s:.2f} s) x messages"
+    else:
+        checks = messages * CHECK_S_PER_MESSAGE
+        how = f"the checks' scans of {messages:,} messages at {CHECK_S_PER_MESSAGE * 1e6:.0f} us each (not timed here)"
     # Great Expectations starts only for the full verification (pipelines/postgres_results.py).
     point = (ASSET_STEPS * ASSET_OVERHEAD_S + CHECK_STEPS * CHECK_OVERHEAD_S + (GX_START_S if full_checks else 0.0)
-             + messages * CHECK_S_PER_MESSAGE)
+             + checks)
     gx = ", Great Expectations' start" if full_checks else ""
     step = StepPlan(ORCHESTRATION, "every asset of phase1_postgres", "orchestration",
                     "nothing: the blocking checks after each asset, and Dagster's own work per step", "checks read only",
                     "no", messages, point, 0.0, 0.0, 0, 0,
-                    f"{ASSET_STEPS} asset and {CHECK_STEPS} check steps{gx}, the checks' scans "
-                    f"of {messages:,} messages: constants fitted on medium on this machine", todo)
+                    f"{ASSET_STEPS} asset and {CHECK_STEPS} check steps{gx} (Dagster's work: constants fitted on "
+                    f"this machine); {how}", todo)
     _range(step)
     return step
 
