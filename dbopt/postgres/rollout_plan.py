@@ -215,7 +215,7 @@ class _Measured:
     skipped: str | None = None
     extra_per_row: float = 0.0  # what a row costs more in the application's table than in the sample
     before: dict[str, int] = field(default_factory=dict)  # the sample's table bytes when the step starts
-    growth_exponent: float | None = None  # a non-btree index's size grows as rows ** this (a btree's: as rows)
+    gin: GinModel | None = None  # how a GIN index over a tsvector grows (any other index: with the rows)
     total_before: int = 0  # the sample's walked table with its indexes when a backfill starts
 
 
@@ -261,7 +261,7 @@ def _replay(conn: psycopg.Connection, scratch: str, step: Sql | ConcurrentIndex 
                 # Per live row: the real build indexes each row once, not the sample's dead versions.
                 m.index_bytes = int(size["bytes"] * min(1.0, live / size["entries"]) if size["entries"] else size["bytes"])
                 if size["entries"] is None:  # not a btree: how it grows with rows, from a build on half the rows
-                    m.growth_exponent = _growth_exponent(conn, scratch, index, table.split(".")[-1], size["bytes"])
+                    m.gin = _gin_model(conn, scratch, index, table.split(".")[-1], size["bytes"])
             else:
                 names = sqlfiles.param_names(step.text())
                 for stmt in sqlfiles.split(step.text()):
@@ -287,28 +287,50 @@ def _replay(conn: psycopg.Connection, scratch: str, step: Sql | ConcurrentIndex 
     return m
 
 
-def _growth_exponent(conn: psycopg.Connection, scratch: str, index: str, table: str, full_bytes: int) -> float:
-    """k in size ~ rows ** k, from the index built on the sample and again on half its rows
-    (within [0.5, 1]); 1.0 when the second build fails."""
+@dataclass(frozen=True)
+class GinModel:
+    """A GIN index over a tsvector: bytes = per_posting x postings + per_key x keys, fitted on the
+    sample's build and a second build on half its rows; postings grow with the rows, keys
+    (distinct lexemes) as rows ** keys_exponent, as the two builds' rows showed."""
+
+    per_posting: float
+    per_key: float
+    postings: int  # the sample's
+    keys: int  # the sample's
+    keys_exponent: float
+
+    def bytes_for(self, scale: float) -> int:
+        return int(self.per_posting * self.postings * scale + self.per_key * self.keys * scale ** self.keys_exponent)
+
+
+def _gin_model(conn: psycopg.Connection, scratch: str, index: str, table: str, full_bytes: int) -> GinModel | None:
+    """The GinModel of a GIN index over a tsvector the sample built; None for any other index or
+    when the second build or the fit fails (then the size scales with the rows)."""
     key = "id"
-    row = sqlrun.query_file(conn, f"{DIR}/110_half_index.sql", {"scratch": scratch, "index": index, "key": key})
-    if not row:
-        return 1.0
+    found = sqlrun.query_file(conn, f"{DIR}/110_half_index.sql", {"scratch": scratch, "index": index, "key": key})
+    if not found:
+        return None
+    column = found[0]["column"]
+    half_filter = f"(hashtext({key}::text) & 1) = 0"
+    counts = (f'SELECT count(DISTINCT m.{key}), count(*), count(DISTINCT u.lexeme) '  # noqa: S608 - our own names
+              f'FROM "{scratch}"."{table}" AS m, unnest(m."{column}") AS u')
     try:
         with conn.transaction(force_rollback=True):  # the half build goes with its savepoint
-            conn.execute(row[0]["ddl"])
-            half = sqlrun.query_file(conn, f"{DIR}/050_index_size.sql",
-                                     {"scratch": scratch, "index": row[0]["half"].strip('"')})[0]
-            rows_all, rows_half = conn.execute(
-                f'SELECT count(*), count(*) FILTER (WHERE (hashtext({key}::text) & 1) = 0) '  # noqa: S608 - our own scratch names
-                f'FROM "{scratch}"."{table}"'
-            ).fetchone()
+            conn.execute(found[0]["ddl"])
+            half = sqlrun.query_file(conn, f"{DIR}/050_index_size.sql", {"scratch": scratch, "index": found[0]["half"]})[0]
+            rows1, postings1, keys1 = conn.execute(counts).fetchone()
+            rows2, postings2, keys2 = conn.execute(f"{counts} WHERE m.{half_filter}").fetchone()
     except psycopg.Error:
-        return 1.0
-    if not half["bytes"] or not rows_half or rows_half >= rows_all or full_bytes <= half["bytes"]:
-        return 1.0
-    k = math.log(full_bytes / half["bytes"]) / math.log(rows_all / rows_half)
-    return min(1.0, max(0.5, k))
+        return None
+    det = postings1 * keys2 - postings2 * keys1
+    if not half["bytes"] or not rows2 or rows2 >= rows1 or keys2 >= keys1 or not det:
+        return None
+    per_posting = (full_bytes * keys2 - half["bytes"] * keys1) / det
+    per_key = (postings1 * half["bytes"] - postings2 * full_bytes) / det
+    if per_posting <= 0 or per_key < 0:
+        return None
+    exponent = min(1.0, max(0.0, math.log(keys1 / keys2) / math.log(rows1 / rows2)))
+    return GinModel(per_posting, per_key, int(postings1), int(keys1), exponent)
 
 
 def _checks_seconds(conn: psycopg.Connection) -> float:
@@ -399,18 +421,20 @@ REGIME_SIZES = (100, 400)  # small batches: each holds its row locks for a few t
 REGIME_ROWS = 2_000
 
 
-def _regime(conn: psycopg.Connection, engine: BackfillEngine, backfills: Sequence[Backfill],
+def _regime(conn: psycopg.Connection, engine: BackfillEngine, backfills: Sequence[Backfill], scratch: str,
             qualify: Callable[[str], str]) -> dict[tuple[str, tuple[str, ...], str], float]:
-    """Per (table, key, kind): seconds per row of a neutral rewrite / a read of a few of the
-    backfill's own batches, on the tables `qualify` names (the application's, or the sample's)."""
+    """Per (table, key, kind): seconds per row of a neutral rewrite / a read of the rows of a few
+    of the backfill's batches over the sample's table, in the tables `qualify` names (the
+    application's, or the sample's): the same walk, the rows where they live."""
     out: dict[tuple[str, tuple[str, ...], str], float] = {}
     for spec in backfills:
         for kind, file in (("rewrite", "080_rewrite.batch.sql"), ("read", "090_read.batch.sql")):
             key = (spec.table, spec.key, kind)
             if key in out:
                 continue
-            probe = Backfill(name=f"postgres_plan/{kind}", table=qualify(spec.table), key=spec.key,
-                             batch_path=f"{DIR}/{file}", render={"table": qualify(spec.table)})
+            probe = Backfill(name=f"postgres_plan/{kind}", table=f"{scratch}.{spec.table}", key=spec.key,
+                             batch_path=f"{DIR}/{file}",
+                             render={"table": f"{scratch}.{spec.table}", "target": qualify(spec.table)})
             batches = engine.sample(conn, probe, REGIME_SIZES, max_rows=REGIME_ROWS, rollback_each=True)
             out[key] = _fit([(size, n, secs) for size, n, secs in batches if size])[1]
     return out
@@ -496,7 +520,6 @@ def _sample(connector: PgConnector, conn: psycopg.Connection, todo: Sequence[tup
         try:
             backfills = [s for _, s in todo if isinstance(s, Backfill)]
             qualified = {t: conn.execute("SELECT to_regclass(%s)::text", (t,)).fetchone()[0] for t in TABLES}
-            real = _regime(conn, engine, backfills, lambda t: qualified[t])
             for table in sorted({b.table for b in backfills}):
                 cal.read_s_per_byte[table] = _read_rate(conn, qualified[table], figures[table])
             if not conn.execute("SELECT to_regnamespace('dbopt') IS NOT NULL").fetchone()[0]:
@@ -512,7 +535,10 @@ def _sample(connector: PgConnector, conn: psycopg.Connection, todo: Sequence[tup
             counts = {r["table"]: int(r["rows"]) for r in sqlrun.query_file(
                 conn, f"{DIR}/040_counts.sql", render={"scratch": scratch})}
             cal.sample_rows = counts
-            sampled = _regime(conn, engine, backfills, lambda t: f"{scratch}.{t}")
+            # The sample's rows first (which also brings the walk over the sample into memory),
+            # then the same rows in the application's tables.
+            sampled = _regime(conn, engine, backfills, scratch, lambda t: f"{scratch}.{t}")
+            real = _regime(conn, engine, backfills, scratch, lambda t: qualified[t])
             initial = _sizes(conn, scratch)
             cal.sample_total = _sizes(conn, scratch, indexes=True)
             path = conn.execute("SELECT current_setting('search_path')").fetchone()[0]
@@ -638,9 +664,13 @@ def _step_plan(asset: str, step: Sql | ConcurrentIndex | Backfill, todo: bool, m
         big_n = max(rows, n)
         factor = (big_n * math.log2(big_n)) / (n * math.log2(n))
         base.seconds = m.seconds * factor + overhead
-        base.index_bytes = int(m.index_bytes * (big_n / n) ** (m.growth_exponent or 1.0))
-        grows = "size x rows" if m.growth_exponent is None else (
-            f"size x rows^{m.growth_exponent:.2f} (from a second build on half the sample)")
+        if m.gin is None:
+            base.index_bytes = int(m.index_bytes * big_n / n)
+            grows = "size x rows"
+        else:
+            base.index_bytes = m.gin.bytes_for(big_n / n)
+            grows = (f"size {m.gin.per_posting:.1f} B per posting x rows + {m.gin.per_key:.0f} B per key x "
+                     f"rows^{m.gin.keys_exponent:.2f} (fitted on a second build on half the sample)")
         base.basis = (f"built on {n:,} sample rows in {m.seconds * 1000:.0f} ms, {human_bytes(m.index_bytes)}; "
                       f"time x n log n, {grows}")
     else:
