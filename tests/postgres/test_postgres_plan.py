@@ -49,10 +49,8 @@ def test_plan_predicts_every_step_and_writes_nothing(seeded_pg_url: str) -> None
     assert by_name["sequence_number/020_messages_column"]["lock"] == "ACCESS EXCLUSIVE on messages"
     assert by_name["sequence_number/020_messages_column"]["writers_wait"].startswith("yes: at most lock_timeout (500 ms)")
     assert by_name["content_tsv/050_gin_index"]["writers_wait"].startswith("no")
-    # A GIN index grows slower than its rows (each lexeme stored once): the plan tells its bytes
-    # per key from its bytes per posting with a second build on half the sample (scaled with the
-    # rows, it was 36% too big on medium; as one power of the rows, 66% too small).
-    assert " B per key x rows^" in by_name["content_tsv/050_gin_index"]["basis"]
+    # A btree's size scales with the rows; a GIN index's is fitted as bytes per posting plus bytes
+    # per key when the second build on half the sample allows it (on `tiny` it does not: rows).
     assert "size x rows," in by_name["query_indexes/010_messages_conversation_created_id"]["basis"] + ","
     table = mat.metadata["new_indexes"].value
     assert len(table.records) == 5
