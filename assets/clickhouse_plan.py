@@ -13,16 +13,17 @@ from pipelines.metadata import preflight_group
 from pipelines.resources import ClickHouseResource
 
 SQL = tuple(f"{rollout_plan.DIR}/{name}" for name in (
-    "010_create_scratch.sql", "020_copy_sample.sql", "040_drop_scratch.sql",
-    "050_recent_rows.sql"))
+    "010_create_scratch.sql", "015_month_rows.sql", "020_copy_sample.sql", "040_drop_scratch.sql",
+    "050_recent_rows.sql")) + ("clickhouse/phase1/cdc_partitioning/030_copy_month.sql",)
 RECEIPT_SQL = (f"{rollout_plan.DIR}/060_ledger_run.sql",)
 PLAN_KEY = "clickhouse_plan"
 RECEIPT_STEP = "clickhouse.plan_receipt"
 
 
 class ClickHousePlanConfig(dg.Config):
-    sample_rows: int = Field(default=200_000, description=(
-        "Rows of each CDC table copied (into a scratch database, dropped after) and read to time this server."))
+    sample_rows: int = Field(default=rollout_plan.SAMPLE_ROWS, description=(
+        "About this many rows of each CDC table copied (one whole month, never more than twice this, with the "
+        "repartition's own statement, into a scratch database dropped after) to time this server."))
 
 
 @dg.asset(
@@ -32,8 +33,8 @@ class ClickHousePlanConfig(dg.Config):
     metadata=sql_references(*SQL),
     description=(
         "The plan of phase1_clickhouse on this database: per step what it changes, the rows it copies or reads, its "
-        "predicted duration as a range and the disk it keeps. Calibrated here: a sample of each CDC table is copied "
-        "into a scratch database (dbopt_plan_scratch_*, dropped right after), timed. Writes nothing to the "
+        "predicted duration as a range and the disk it keeps. Calibrated here: one month of each CDC table is copied "
+        "with the repartition's own statement into a scratch database (dbopt_plan_scratch_*, dropped right after), timed. Writes nothing to the "
         "application's database. Its receipt (predicted against actual) is on clickhouse_receipt. Rollback: none "
         "needed."
     ),

@@ -53,28 +53,23 @@ def materialization(result, asset: str):
     return mat.metadata
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--scale", default="medium")
-    parser.add_argument("--url", help="superuser URL of a PostgreSQL server (default: the embedded one)")
-    parser.add_argument("--sample-rows", type=int, default=rollout_plan.PlanSettings().sample_rows)
-    parser.add_argument("--clickhouse", action="store_true", help="then measure clickhouse_plan too (same run)")
-    parser.add_argument("--chdb-folder", default="/tmp/dbopt-bench-chplan")
-    args = parser.parse_args()
-
+def measure(scale: str, url: str | None, sample_rows: int = rollout_plan.PlanSettings().sample_rows,
+            keep: bool = False) -> dict:
+    """Run phase1_postgres on a fresh clone of `scale` and print predicted against measured;
+    returns the totals and the index sizes (drops its clone unless `keep`)."""
     import dagster as dg
 
     from pipelines.definitions import defs
     from pipelines.resources import PostgresResource
 
-    admin = admin_url(args.url)
-    template = seeded_template(admin, args.scale, name=f"dbopt_pgplan_{args.scale}")
-    url = clone(admin, template, f"dbopt_pgplan_{args.scale}_run")
+    admin = admin_url(url)
+    template = seeded_template(admin, scale, name=f"dbopt_pgplan_{scale}")
+    url = clone(admin, template, f"dbopt_pgplan_{scale}_run")
     with psycopg.connect(url) as conn:
         version = conn.execute("SHOW server_version").fetchone()[0]
         autovacuum = conn.execute("SHOW autovacuum").fetchone()[0]
     load = os.getloadavg()
-    print(f"PostgreSQL {version} (autovacuum {autovacuum}), {args.scale} cloned into {url.rsplit('/', 1)[-1]}; "
+    print(f"PostgreSQL {version} (autovacuum {autovacuum}), {scale} cloned into {url.rsplit('/', 1)[-1]}; "
           f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} cores, load average {load[0]:.1f}")
 
     from dbopt.postgres import phase1
@@ -86,7 +81,7 @@ def main() -> None:
     watcher = threading.Thread(target=watch_index_sizes, args=(url, list(names.values()), built, stop), daemon=True)
     watcher.start()
     instance = dg.DagsterInstance.ephemeral()
-    run_config = {"ops": {"postgres_plan": {"config": {"sample_rows": args.sample_rows}}}}
+    run_config = {"ops": {"postgres_plan": {"config": {"sample_rows": sample_rows}}}}
     started = time.perf_counter()
     result = defs.resolve_job_def("phase1_postgres").execute_in_process(
         resources={"postgres": PostgresResource(database_url=url)}, run_config=run_config, instance=instance,
@@ -106,8 +101,19 @@ def main() -> None:
           f"(every step and check) {rollout_s:.1f} s; load average now {os.getloadavg()[0]:.1f}\n")
     print(f"{'step':<52} {'predicted s':>12} {'range s':>16} {'actual s':>10} {'actual/pred':>12}")
     for r in receipt:
-        print(f"{r['step']:<52} {r['predicted_s']:>12} {r['range_s']:>16} {r['actual_s']:>10} "
-              f"{r['actual/predicted']:>12}")
+        print(f"{r['step']:<52} {r['predicted_s']:>12} {r['range_s']:>16} {str(r['actual_s']):>10} "
+              f"{str(r['actual/predicted']):>12}")
+
+    # Each backfill as the engine ran it (batches, VACUUMs), against the plan's basis for it.
+    basis = {s["step"]: s["basis"] for s in steps if s["kind"] == "backfill" and s["todo"]}
+    for node in ("conversation_counters_backfill", "sequence_number_backfill", "content_tsv_backfill"):
+        for mat in result.asset_materializations_for_node(node):
+            if "backfills" in mat.metadata:
+                for r in mat.metadata["backfills"].value.records:
+                    d = r.data
+                    print(f"  {d['backfill']}: ran {d['rows']:,} rows in {d['batches']:,} batches, {d['seconds']} s, "
+                          f"{d['vacuums']} VACUUMs {d['vacuum_s']} s, paused {d['paused_s']} s; plan: "
+                          f"{basis.get(d['backfill'], '-')}")
 
     total = next(s for s in steps if s["step"] == rollout_plan.ORCHESTRATION)
     predicted_total = sum(s["seconds"] for s in steps if s["todo"])
@@ -125,13 +131,28 @@ def main() -> None:
         print(f"{index:<40} {rollout_plan.human_bytes(predicted):>12} {rollout_plan.human_bytes(built.get(index, 0)):>12} "
               f"{ratio:>11.2f}")
     print(f"worst index size error {worst:.0%} ({'within' if worst <= 0.35 else 'OUTSIDE'} +-35%)")
+    if not keep:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "dbopt_pgplan_{scale}_run" WITH (FORCE)')
+    return {"succeeded": result.success, "predicted_s": predicted_total, "measured_s": rollout_s, "error": err,
+            "worst_index_error": worst, "receipt": receipt,
+            "indexes": {index: (indexes[step]["index_bytes"], built.get(index, 0)) for step, index in names.items()}}
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", default="medium")
+    parser.add_argument("--url", help="superuser URL of a PostgreSQL server (default: the embedded one)")
+    parser.add_argument("--sample-rows", type=int, default=rollout_plan.PlanSettings().sample_rows)
+    parser.add_argument("--clickhouse", action="store_true", help="then measure clickhouse_plan too (same run)")
+    parser.add_argument("--chdb-folder", default="/tmp/dbopt-bench-chplan")
+    args = parser.parse_args()
+    measure(args.scale, args.url, args.sample_rows, keep=True)
     if args.clickhouse:
         from benchmarks import clickhouse_plan_accuracy
 
         print("\n--- ClickHouse, same run ---")
-        sys.argv = [sys.argv[0], "--scale", args.scale, "--folder", args.chdb_folder]
-        clickhouse_plan_accuracy.main()
+        clickhouse_plan_accuracy.measure(args.scale, args.chdb_folder)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,12 @@ from pydantic import Field
 from dbopt.errors import DboptError
 from dbopt.postgres import baseline, cost, phase1
 from dbopt.postgres.backfill import (
+    KEY_RANGES,
     Backfill,
     BackfillEngine,
     BackfillReport,
     BackfillSettings,
     KeyRange,
-    uuid_ranges,
 )
 from dbopt.postgres.health import ThrottleSettings
 from dbopt.postgres.runner import ConcurrentIndex, MigrationRunner, Sql, StepResult
@@ -113,9 +113,6 @@ def engine(context: Context, postgres: PostgresResource, config: BackfillConfig)
     return BackfillEngine(postgres.connector(), settings=settings, run_id=context.run.run_id, log=context.log)
 
 
-# Every backfill keeps one checkpoint per slice of the uuid key space, so the same work can
-# be done by one run walking all slices or by partitioned runs doing one slice each.
-KEY_RANGES = uuid_ranges(16)
 RANGE_PARTITIONS = dg.StaticPartitionsDefinition([r.id for r in KEY_RANGES])
 
 

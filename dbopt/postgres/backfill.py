@@ -63,6 +63,12 @@ def uuid_ranges(count: int = 16) -> list[KeyRange]:
     ]
 
 
+# Every backfill of phase1_postgres keeps one checkpoint per slice of the uuid key space, so the
+# same work can be done by one run walking all slices or by partitioned runs doing one slice
+# each (pipelines/postgres_steps.py); postgres_plan predicts one walk per slice.
+KEY_RANGES = uuid_ranges(16)
+
+
 @dataclass(frozen=True)
 class Backfill:
     name: str

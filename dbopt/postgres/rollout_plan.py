@@ -38,8 +38,9 @@ from psycopg import errors as pgerrors
 from dbopt import rollout_plan_common, sqlfiles
 from dbopt.errors import DboptError
 from dbopt.postgres import ledger, phase1, session, sqlrun
-from dbopt.postgres.backfill import Backfill, BackfillEngine, BackfillSettings
+from dbopt.postgres.backfill import KEY_RANGES, Backfill, BackfillEngine, BackfillSettings
 from dbopt.postgres.connect import PgConnector
+from dbopt.postgres.health import ThrottleSettings, reasons_to_pause
 from dbopt.postgres.runner import ConcurrentIndex, Sql
 from dbopt.preflight import human_bytes
 from dbopt.rollout_plan_common import PlanTotals
@@ -50,16 +51,20 @@ RANGE = (0.75, 1.35)  # the predicted range around the point estimate
 RECEIPT_STEP = "postgres_plan/receipt"
 # Not a step of phase1.py but part of the job's time: the blocking checks after each asset
 # (full scans of messages by the sequence-number checks, Great Expectations suites) and
-# Dagster's own work per step. Fitted once on this machine (docs/postgres.md, `## postgres_plan`):
-# Dagster per asset and per check step, Great Expectations' start in the process, and the
-# checks' scans per message.
+# Dagster's own work per step. The checks' queries are timed on the sample after every step
+# is replayed there (sql/postgres/checks/, full scope, as a first run reads them) and scaled
+# with the messages; Dagster's own work per asset and per check step and Great Expectations'
+# start in the process are constants fitted on this machine (docs/postgres.md, `## postgres_plan`),
+# and CHECK_S_PER_MESSAGE is used only when the checks could not be timed.
 ORCHESTRATION = "checks and orchestration"
 ASSET_STEPS, CHECK_STEPS = 11, 13  # phase1_postgres after the plan
-ASSET_OVERHEAD_S, CHECK_OVERHEAD_S, GX_START_S, CHECK_S_PER_MESSAGE = 0.5, 0.4, 22.0, 15e-6
+ASSET_OVERHEAD_S, CHECK_OVERHEAD_S, GX_START_S, CHECK_S_PER_MESSAGE = 0.05, 0.05, 22.0, 8e-6
+CHECKS_DIR = "postgres/checks"
 # The backfills' sample batches, as fractions of the sample's table: sizes spread enough to fit a + b x rows.
 SAMPLE_DIVISORS = (40, 10, 4)
 PAGE = 8192
 ANALYZE_ROWS = 30_000  # 300 x default_statistics_target (100)
+READ_PAGES = 2_000  # pages of a rewritten table read to time what its VACUUMs cost per byte
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,8 @@ class StepPlan:
     basis: str
     todo: bool = True
     index_bytes: int = 0  # predicted size of the index the step builds
+    batches: int = 0  # a backfill's batches, over every key range
+    vacuums: int = 0  # the backfill engine's VACUUMs of the table during the backfill
 
     def row(self) -> dict[str, Any]:
         return {"step": self.step, "asset": self.asset, "changes": self.changes, "lock": self.lock,
@@ -119,6 +126,10 @@ class Calibration:
     roundtrip_s: float
     backfill_fit: dict[str, dict[str, float]] = field(default_factory=dict)
     seconds: float = 0.0
+    sample_total: dict[str, int] = field(default_factory=dict)  # the sample's tables with their indexes, as copied
+    checks_s: float = 0.0  # the checks' queries, timed on the sample after every step
+    health_s: float = 0.0  # one of the backfill engine's health checks (pg_locks, pg_stat_activity)
+    read_s_per_byte: dict[str, float] = field(default_factory=dict)  # a timed read of the table's pages here
 
 
 @dataclass
@@ -204,11 +215,14 @@ class _Measured:
     skipped: str | None = None
     extra_per_row: float = 0.0  # what a row costs more in the application's table than in the sample
     before: dict[str, int] = field(default_factory=dict)  # the sample's table bytes when the step starts
+    gin: GinModel | None = None  # how a GIN index over a tsvector grows (any other index: with the rows)
+    total_before: int = 0  # the sample's walked table with its indexes when a backfill starts
 
 
-def _sizes(conn: psycopg.Connection, scratch: str) -> dict[str, int]:
+def _sizes(conn: psycopg.Connection, scratch: str, indexes: bool = False) -> dict[str, int]:
+    """Bytes of each of the sample's tables (heap and TOAST; with `indexes`, theirs too)."""
     rows = sqlrun.query_file(conn, f"{DIR}/030_figures.sql", {"tables": [f"{scratch}.{t}" for t in TABLES]})
-    return {r["table"].split(".")[-1]: int(r["bytes"]) for r in rows}
+    return {r["table"].split(".")[-1]: int(r["bytes"]) + (int(r["index_bytes"]) if indexes else 0) for r in rows}
 
 
 def _wal(conn: psycopg.Connection) -> int:
@@ -229,6 +243,7 @@ def _replay(conn: psycopg.Connection, scratch: str, step: Sql | ConcurrentIndex 
     try:
         with conn.transaction():
             if isinstance(step, Backfill):
+                m.total_before = _sizes(conn, scratch, indexes=True).get(step.table, 0)
                 total = sample_rows(step.table)
                 walked = 0
                 for size, n, secs in engine.sample(conn, step, [max(10, total // d) for d in SAMPLE_DIVISORS]):
@@ -245,6 +260,8 @@ def _replay(conn: psycopg.Connection, scratch: str, step: Sql | ConcurrentIndex 
                 live = sample_rows(table.split(".")[-1])
                 # Per live row: the real build indexes each row once, not the sample's dead versions.
                 m.index_bytes = int(size["bytes"] * min(1.0, live / size["entries"]) if size["entries"] else size["bytes"])
+                if size["entries"] is None:  # not a btree: how it grows with rows, from a build on half the rows
+                    m.gin = _gin_model(conn, scratch, index, table.split(".")[-1], size["bytes"])
             else:
                 names = sqlfiles.param_names(step.text())
                 for stmt in sqlfiles.split(step.text()):
@@ -270,10 +287,109 @@ def _replay(conn: psycopg.Connection, scratch: str, step: Sql | ConcurrentIndex 
     return m
 
 
+@dataclass(frozen=True)
+class GinModel:
+    """A GIN index over a tsvector: bytes = per_posting x postings + per_key x keys, fitted on the
+    sample's build and a second build on half its rows; postings grow with the rows, keys
+    (distinct lexemes) as rows ** keys_exponent, as the two builds' rows showed."""
+
+    per_posting: float
+    per_key: float
+    postings: int  # the sample's
+    keys: int  # the sample's
+    keys_exponent: float
+
+    def bytes_for(self, scale: float) -> int:
+        return int(self.per_posting * self.postings * scale + self.per_key * self.keys * scale ** self.keys_exponent)
+
+
+def _gin_model(conn: psycopg.Connection, scratch: str, index: str, table: str, full_bytes: int) -> GinModel | None:
+    """The GinModel of a GIN index over a tsvector the sample built; None for any other index or
+    when the second build or the fit fails (then the size scales with the rows)."""
+    key = "id"
+    found = sqlrun.query_file(conn, f"{DIR}/110_half_index.sql", {"scratch": scratch, "index": index, "key": key})
+    if not found:
+        return None
+    column = found[0]["column"]
+    half_filter = f"(hashtext({key}::text) & 1) = 0"
+    counts = (f'SELECT count(DISTINCT m.{key}), count(*), count(DISTINCT u.lexeme) '  # noqa: S608 - our own names
+              f'FROM "{scratch}"."{table}" AS m, unnest(m."{column}") AS u')
+    try:
+        with conn.transaction(force_rollback=True):  # the half build goes with its savepoint
+            conn.execute(found[0]["ddl"])
+            half = sqlrun.query_file(conn, f"{DIR}/050_index_size.sql", {"scratch": scratch, "index": found[0]["half"]})[0]
+            rows1, postings1, keys1 = conn.execute(counts).fetchone()
+            rows2, postings2, keys2 = conn.execute(f"{counts} WHERE m.{half_filter}").fetchone()
+    except psycopg.Error:
+        return None
+    det = postings1 * keys2 - postings2 * keys1
+    if not half["bytes"] or not rows2 or rows2 >= rows1 or keys2 >= keys1 or not det:
+        return None
+    per_posting = (full_bytes * keys2 - half["bytes"] * keys1) / det
+    per_key = (postings1 * half["bytes"] - postings2 * full_bytes) / det
+    if per_posting <= 0 or per_key < 0:
+        return None
+    exponent = min(1.0, max(0.0, math.log(keys1 / keys2) / math.log(rows1 / rows2)))
+    return GinModel(per_posting, per_key, int(postings1), int(keys1), exponent)
+
+
+def _checks_seconds(conn: psycopg.Connection) -> float:
+    """Every check query of the rollout (full scope: every row), counted as the checks count
+    them, on the sample (first in search_path) with the planner's defaults; each in a savepoint
+    rolled back. 0.0 when one fails (the sample lacks what it reads)."""
+    took = 0.0
+    for path in sorted(sqlfiles.sql_path(CHECKS_DIR).rglob("*.sql")):
+        try:
+            query = sqlfiles.load(path.relative_to(sqlfiles.sql_path("")).as_posix()).strip().rstrip(";")
+            with conn.transaction(force_rollback=True):
+                # The backfills' replays leave their SET LOCALs (no seqscan, no hash join) in force.
+                conn.execute("SET LOCAL enable_seqscan = on; SET LOCAL enable_hashjoin = on; "
+                             "SET LOCAL enable_mergejoin = on")
+                t0 = time.perf_counter()
+                conn.execute(f"SELECT count(*) FROM ({query}) AS offending").fetchone()  # noqa: S608 - our own SQL files
+                took += time.perf_counter() - t0
+        except (psycopg.Error, DboptError):
+            return 0.0
+    return took
+
+
 def _read_seconds(conn: psycopg.Connection, scratch: str, table: str) -> float:
     t0 = time.perf_counter()
     conn.execute(f'SELECT count(*) FROM "{scratch}"."{table}"')  # noqa: S608 - our own scratch names
     return time.perf_counter() - t0
+
+
+def _read_rate(conn: psycopg.Connection, table: str, figures: dict[str, int]) -> float:
+    """Seconds per byte of a timed read of READ_PAGES random pages of the application's table."""
+    pages = max(figures["pages"], 1)
+    pct = 100.0 * min(1.0, READ_PAGES / pages)
+    t0 = time.perf_counter()
+    sqlrun.query_file(conn, f"{DIR}/100_read_pages.sql", {"pct": pct}, render={"table": table})
+    return (time.perf_counter() - t0) / max(pages * pct / 100 * PAGE, PAGE)
+
+
+def engine_walk(rows: int, size: float, rewritten_share: float, every: int,
+                ranges: int = len(KEY_RANGES)) -> tuple[int, int]:
+    """(batches, VACUUMs) of the backfill engine's walk: one walk per key range, each of at
+    least one batch (its last, shorter one); a VACUUM each time `every` rows have been
+    rewritten, counted across ranges, as `BackfillEngine._run_range` does."""
+    per_range = rows / ranges
+    size = max(size, 1.0)
+    batches = vacuums = 0
+    since = 0.0
+    for _ in range(ranges):
+        left = per_range
+        while True:
+            walked = min(size, left)
+            left -= walked
+            batches += 1
+            since += walked * rewritten_share
+            if every and since >= every:
+                vacuums += 1
+                since = 0.0
+            if left <= 0:
+                break
+    return batches, vacuums
 
 
 def _median_time(fn: Callable[[], object], times: int) -> float:
@@ -305,18 +421,20 @@ REGIME_SIZES = (100, 400)  # small batches: each holds its row locks for a few t
 REGIME_ROWS = 2_000
 
 
-def _regime(conn: psycopg.Connection, engine: BackfillEngine, backfills: Sequence[Backfill],
+def _regime(conn: psycopg.Connection, engine: BackfillEngine, backfills: Sequence[Backfill], scratch: str,
             qualify: Callable[[str], str]) -> dict[tuple[str, tuple[str, ...], str], float]:
-    """Per (table, key, kind): seconds per row of a neutral rewrite / a read of a few of the
-    backfill's own batches, on the tables `qualify` names (the application's, or the sample's)."""
+    """Per (table, key, kind): seconds per row of a neutral rewrite / a read of the rows of a few
+    of the backfill's batches over the sample's table, in the tables `qualify` names (the
+    application's, or the sample's): the same walk, the rows where they live."""
     out: dict[tuple[str, tuple[str, ...], str], float] = {}
     for spec in backfills:
         for kind, file in (("rewrite", "080_rewrite.batch.sql"), ("read", "090_read.batch.sql")):
             key = (spec.table, spec.key, kind)
             if key in out:
                 continue
-            probe = Backfill(name=f"postgres_plan/{kind}", table=qualify(spec.table), key=spec.key,
-                             batch_path=f"{DIR}/{file}", render={"table": qualify(spec.table)})
+            probe = Backfill(name=f"postgres_plan/{kind}", table=f"{scratch}.{spec.table}", key=spec.key,
+                             batch_path=f"{DIR}/{file}",
+                             render={"table": f"{scratch}.{spec.table}", "target": qualify(spec.table)})
             batches = engine.sample(conn, probe, REGIME_SIZES, max_rows=REGIME_ROWS, rollback_each=True)
             out[key] = _fit([(size, n, secs) for size, n, secs in batches if size])[1]
     return out
@@ -346,7 +464,8 @@ def applied_steps(conn: psycopg.Connection, steps: Sequence[Sql | ConcurrentInde
 
 def table_figures(conn: psycopg.Connection) -> dict[str, dict[str, int]]:
     rows = sqlrun.query_file(conn, f"{DIR}/030_figures.sql", {"tables": list(TABLES)})
-    return {r["table"]: {"rows": int(r["rows"]), "pages": int(r["pages"]), "bytes": int(r["bytes"])} for r in rows}
+    return {r["table"]: {"rows": int(r["rows"]), "pages": int(r["pages"]), "bytes": int(r["bytes"]),
+                         "index_bytes": int(r["index_bytes"])} for r in rows}
 
 
 def compute(connector: PgConnector, *, ts_literal: str = "'simple'::regconfig",
@@ -368,7 +487,8 @@ def compute(connector: PgConnector, *, ts_literal: str = "'simple'::regconfig",
         done = applied_steps(conn, [s for _, s in ordered])
         connect_s = _median_time(lambda: connector.dedicated(autocommit=True).close(), 3)
         roundtrip_s = _median_time(lambda: conn.execute("SELECT 1").fetchone(), 7)
-        cal = Calibration({}, {t: f["rows"] for t, f in figures.items()}, connect_s, roundtrip_s)
+        health_s = _median_time(lambda: reasons_to_pause(conn, list(TABLES[:3]), ThrottleSettings()), 5)
+        cal = Calibration({}, {t: f["rows"] for t, f in figures.items()}, connect_s, roundtrip_s, health_s=health_s)
         todo = [(a, s) for a, s in ordered if s.name not in done]
         measured: dict[str, _Measured] = {}
         if any(not (isinstance(s, Sql) and s.rerun) for _, s in todo):
@@ -377,7 +497,7 @@ def compute(connector: PgConnector, *, ts_literal: str = "'simple'::regconfig",
         conn.close()
     steps = [_step_plan(asset, step, step.name not in done, measured.get(step.name), figures, cal, settings)
              for asset, step in ordered]
-    steps.append(_orchestration(figures, any(s.todo for s in steps), full_checks))
+    steps.append(_orchestration(figures, any(s.todo for s in steps), full_checks, cal))
     cal.seconds = time.perf_counter() - started
     notes = sorted({f"{s.step}: {m.failed}" for s in steps if (m := measured.get(s.step)) and m.failed})
     return Plan(steps, cal, notes)
@@ -400,7 +520,8 @@ def _sample(connector: PgConnector, conn: psycopg.Connection, todo: Sequence[tup
         try:
             backfills = [s for _, s in todo if isinstance(s, Backfill)]
             qualified = {t: conn.execute("SELECT to_regclass(%s)::text", (t,)).fetchone()[0] for t in TABLES}
-            real = _regime(conn, engine, backfills, lambda t: qualified[t])
+            for table in sorted({b.table for b in backfills}):
+                cal.read_s_per_byte[table] = _read_rate(conn, qualified[table], figures[table])
             if not conn.execute("SELECT to_regnamespace('dbopt') IS NOT NULL").fetchone()[0]:
                 conn.execute("CREATE SCHEMA dbopt")  # for the trigger functions; rolled back with the rest
             sqlrun.run_file(conn, f"{DIR}/010_scratch.sql", render={"scratch": scratch})
@@ -414,8 +535,12 @@ def _sample(connector: PgConnector, conn: psycopg.Connection, todo: Sequence[tup
             counts = {r["table"]: int(r["rows"]) for r in sqlrun.query_file(
                 conn, f"{DIR}/040_counts.sql", render={"scratch": scratch})}
             cal.sample_rows = counts
-            sampled = _regime(conn, engine, backfills, lambda t: f"{scratch}.{t}")
+            # The sample's rows first (which also brings the walk over the sample into memory),
+            # then the same rows in the application's tables.
+            sampled = _regime(conn, engine, backfills, scratch, lambda t: f"{scratch}.{t}")
+            real = _regime(conn, engine, backfills, scratch, lambda t: qualified[t])
             initial = _sizes(conn, scratch)
+            cal.sample_total = _sizes(conn, scratch, indexes=True)
             path = conn.execute("SELECT current_setting('search_path')").fetchone()[0]
             conn.execute("SELECT set_config('search_path', %s, true)", (f'"{scratch}", {path}',))
 
@@ -427,6 +552,7 @@ def _sample(connector: PgConnector, conn: psycopg.Connection, todo: Sequence[tup
 
             for _asset, step in todo:
                 measured[step.name] = _replay(conn, scratch, step, engine, scale, lambda t: counts.get(t, 0))
+            cal.checks_s = _checks_seconds(conn)
             for step_name, m in measured.items():
                 step = next(s for _, s in todo if s.name == step_name)
                 if isinstance(step, Backfill) and not m.failed:
@@ -511,19 +637,42 @@ def _step_plan(asset: str, step: Sql | ConcurrentIndex | Backfill, todo: bool, m
         target = settings.target_batch_ms / 1000
         size = (target - a) / b if b > 0 else float(step.max_batch)
         size = min(float(step.max_batch), max(float(step.min_batch), size))
-        batches = math.ceil(rows / size) if rows else 0
-        base.seconds = rows * b + batches * per_batch + 16 * 4 * cal.roundtrip_s + overhead
+        # The engine walks each key range on its own (a batch at least per range), checks the
+        # database's health at the start of each and every health_every_s, and VACUUMs the table
+        # each vacuum_every_fraction of its rows rewritten (each a read of the table and its
+        # indexes as they are by then, at the rate a timed read of its pages showed here).
+        engine_settings = BackfillSettings()
+        walked = sum(size_ or 0 for size_, _, _ in m.batches) or 1
+        rewritten_share = min(1.0, sum(n for _, n, _ in m.batches) / walked)
+        every = (max(step.min_batch, int(rows * engine_settings.vacuum_every_fraction))
+                 if engine_settings.vacuum_every_fraction > 0 and rows else 0)
+        batches, vacuums = engine_walk(rows, size, rewritten_share, every)
+        walk_s = rows * b + batches * per_batch
+        ranges = len(KEY_RANGES)
+        health_s = (ranges + walk_s / engine_settings.health_every_s) * cal.health_s
+        initial = figures[table]["bytes"] + figures[table].get("index_bytes", 0)
+        growth = m.total_before / max(cal.sample_total.get(table, 0), 1) if m.total_before else 1.0
+        vacuum_each = cal.read_s_per_byte.get(table, 0.0) * initial * max(1.0, growth)
+        base.seconds = walk_s + ranges * 4 * cal.roundtrip_s + health_s + vacuums * vacuum_each + overhead
+        base.batches, base.vacuums = batches, vacuums
         base.basis = (f"{len(m.batches)} sample batches on {cal.sample_rows.get(step.table, 0):,} rows: "
                       f"{a * 1000:.2f} ms + {(b - m.extra_per_row) * 1e6:.2f} us/row, + {m.extra_per_row * 1e6:.2f} "
-                      f"us/row measured on this table's own rows; ~{batches:,} batches of ~{size:,.0f} rows")
+                      f"us/row measured on this table's own rows; ~{batches:,} batches of ~{size:,.0f} rows over "
+                      f"{ranges} key ranges; {vacuums} VACUUMs of ~{vacuum_each:.2f} s")
     elif kind == "index":
         n = max(cal.sample_rows.get(table, 0), 2)
         big_n = max(rows, n)
         factor = (big_n * math.log2(big_n)) / (n * math.log2(n))
         base.seconds = m.seconds * factor + overhead
-        base.index_bytes = int(m.index_bytes * big_n / n)
+        if m.gin is None:
+            base.index_bytes = int(m.index_bytes * big_n / n)
+            grows = "size x rows"
+        else:
+            base.index_bytes = m.gin.bytes_for(big_n / n)
+            grows = (f"size {m.gin.per_posting:.1f} B per posting x rows + {m.gin.per_key:.0f} B per key x "
+                     f"rows^{m.gin.keys_exponent:.2f} (fitted on a second build on half the sample)")
         base.basis = (f"built on {n:,} sample rows in {m.seconds * 1000:.0f} ms, {human_bytes(m.index_bytes)}; "
-                      f"time x n log n, size x rows")
+                      f"time x n log n, {grows}")
     else:
         base.seconds = m.seconds + m.scaled_seconds + overhead
         base.basis = "replayed on the sample" + ("; the table scan scaled with rows" if m.scaled_seconds else "")
@@ -544,17 +693,25 @@ def _step_plan(asset: str, step: Sql | ConcurrentIndex | Backfill, todo: bool, m
     return base
 
 
-def _orchestration(figures: dict[str, dict[str, int]], todo: bool, full_checks: bool = False) -> StepPlan:
+def _orchestration(figures: dict[str, dict[str, int]], todo: bool, full_checks: bool = False,
+                  cal: Calibration | None = None) -> StepPlan:
     messages = figures["messages"]["rows"]
+    sampled = cal.sample_rows.get("messages", 0) if cal else 0
+    if cal and cal.checks_s and sampled:
+        checks = cal.checks_s * max(1.0, messages / sampled)
+        how = f"the checks' queries timed on the sample ({cal.checks_s:.2f} s) x messages"
+    else:
+        checks = messages * CHECK_S_PER_MESSAGE
+        how = f"the checks' scans of {messages:,} messages at {CHECK_S_PER_MESSAGE * 1e6:.0f} us each (not timed here)"
     # Great Expectations starts only for the full verification (pipelines/postgres_results.py).
     point = (ASSET_STEPS * ASSET_OVERHEAD_S + CHECK_STEPS * CHECK_OVERHEAD_S + (GX_START_S if full_checks else 0.0)
-             + messages * CHECK_S_PER_MESSAGE)
+             + checks)
     gx = ", Great Expectations' start" if full_checks else ""
     step = StepPlan(ORCHESTRATION, "every asset of phase1_postgres", "orchestration",
                     "nothing: the blocking checks after each asset, and Dagster's own work per step", "checks read only",
                     "no", messages, point, 0.0, 0.0, 0, 0,
-                    f"{ASSET_STEPS} asset and {CHECK_STEPS} check steps{gx}, the checks' scans "
-                    f"of {messages:,} messages: constants fitted on medium on this machine", todo)
+                    f"{ASSET_STEPS} asset and {CHECK_STEPS} check steps{gx} (Dagster's work: constants fitted on "
+                    f"this machine); {how}", todo)
     _range(step)
     return step
 
