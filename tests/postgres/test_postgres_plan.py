@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 
 import psycopg
+import pytest
 
 from dbopt.postgres import phase1, rollout_plan
 from dbopt.postgres.backfill import KEY_RANGES
