@@ -152,12 +152,16 @@ def scope(
     keys = [
         r[0] for r in conn.execute(
             sql.SQL("SELECT {} FROM {} WHERE ").format(sql.Identifier(key), _ident(table))  # type: ignore[arg-type]
-            + sql.SQL(outside)
+            + sql.SQL(outside) + sql.SQL(f" LIMIT {MAX_LISTED + 1}")
         ).fetchall()
     ]
     if len(keys) <= MAX_LISTED:
-        outside = keys_in(conn, key, keys)
-    return Scope(SAMPLED, table, key, changed, outside, tuple(sorted(written)), sample, len(keys), seed, unit)
+        return Scope(SAMPLED, table, key, changed, keys_in(conn, key, keys), tuple(sorted(written)), sample,
+                     len(keys), seed, unit)
+    found = conn.execute(
+        sql.SQL("SELECT count(*) FROM {} WHERE ").format(_ident(table)) + sql.SQL(outside)  # type: ignore[arg-type]
+    ).fetchone()[0]
+    return Scope(SAMPLED, table, key, changed, outside, tuple(sorted(written)), sample, int(found), seed, unit)
 
 
 def keys_in(conn: psycopg.Connection, key: str, keys: Sequence[object]) -> str:
