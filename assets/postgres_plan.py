@@ -83,8 +83,8 @@ def postgres_plan(context: dg.AssetExecutionContext, config: PostgresPlanConfig,
     full_checks = check_scope.mode_of(context.run.tags) == check_scope.FULL
     plan = rollout_plan.compute(postgres.connector(), ts_literal=postgres.ts_config_literal(), settings=settings,
                                 full_checks=full_checks)
-    for line in rollout_plan.format_plan(plan):
-        context.log.info(line)
+    # One log entry for the whole plan: each entry is a write to the run's event log.
+    context.log.info("\n".join(rollout_plan.format_plan(plan)))
     return dg.MaterializeResult(metadata=plan_metadata(plan))
 
 
@@ -105,8 +105,7 @@ def receipt_metadata(context: dg.AssetExecutionContext, postgres: PostgresResour
     rows = rollout_plan.receipt(predicted, actual)
     with postgres.connector().connection() as conn:
         rollout_plan.record_receipt(conn, context.run.run_id, rows)
-    for line in rollout_plan.format_receipt(rows):
-        context.log.info(line)
+    context.log.info("\n".join(rollout_plan.format_receipt(rows)))
     total = rows[-1]
     return {
         "receipt": detail_table(rows),

@@ -135,7 +135,28 @@ class MigrationRunner(session.Worker[RunnerSettings]):
 
     # -- public ----------------------------------------------------------------------------
     def apply(self, steps: Sequence[Step]) -> list[StepResult]:
-        return [self.apply_step(step) for step in steps]
+        """Each step in order. The steps with nothing to do are logged together, in one entry
+        before the next step that works (in a Dagster run each entry is an event-log write)."""
+        self._skips = []
+        try:
+            return [self.apply_step(step) for step in steps]
+        finally:
+            self._flush_skips()
+            self._skips = None
+
+    _skips: list[str] | None = None
+
+    def _skipped(self, note: str) -> None:
+        if self._skips is None:
+            self.log.info(f"{note}, nothing to do")
+        else:
+            self._skips.append(note)
+
+    def _flush_skips(self) -> None:
+        if self._skips:
+            self.log.info("nothing to do: " + (self._skips[0] if len(self._skips) == 1 else "\n".join(
+                ["", *self._skips])))
+            self._skips.clear()
 
     def apply_step(self, step: Step) -> StepResult:
         checksum = sqlfiles.checksum(step.text())
@@ -145,6 +166,7 @@ class MigrationRunner(session.Worker[RunnerSettings]):
         if done is not None and done.checksum != checksum and rerun:
             # A rerun step (a rollback) is idempotent and runs every time: its ledger entry
             # is a record, not a promise, so new SQL simply runs and its checksum is recorded.
+            self._flush_skips()
             self.log.info(f"{step.name}: SQL changed since its last run (checksum {done.checksum} -> {checksum})")
         elif done is not None and done.checksum != checksum:
             raise ChangedMigration(
@@ -153,7 +175,7 @@ class MigrationRunner(session.Worker[RunnerSettings]):
                 f"instead of editing an applied one."
             )
         if done is not None and not isinstance(step, ConcurrentIndex) and not rerun:
-            self.log.info(f"{step.name}: already applied (run {done.run_id}), nothing to do")
+            self._skipped(f"{step.name}: already applied (run {done.run_id})")
             return StepResult(step.name, "skipped", detail="already applied")
         with self._advisory_lock(step.name) as conn:
             if isinstance(step, ConcurrentIndex):
@@ -162,8 +184,9 @@ class MigrationRunner(session.Worker[RunnerSettings]):
             if guard and conn.execute(guard).fetchone()[0]:
                 with self.connector.connection() as c:
                     ledger.record(c, step.name, checksum, self.run_id, "applied", "already in place")
-                self.log.info(f"{step.name}: already in place, nothing to do")
+                self._skipped(f"{step.name}: already in place")
                 return StepResult(step.name, "skipped", detail="already in place")
+            self._flush_skips()
             return self._apply_sql(conn, step, checksum)
 
     def record_applied(self, name: str, checksum: str, detail: str) -> None:
@@ -239,8 +262,9 @@ class MigrationRunner(session.Worker[RunnerSettings]):
             if not already:
                 with self.connector.connection() as c:
                     ledger.record(c, step.name, checksum, self.run_id, "applied", "index already present and valid")
-            self.log.info(f"{step.name}: index {index} is present and valid, nothing to do")
+            self._skipped(f"{step.name}: index {index} is present and valid")
             return StepResult(step.name, "skipped", detail="index present and valid")
+        self._flush_skips()
         entry = self._ledger_start(step.name, checksum)
         started = time.monotonic()
         last_error = ""

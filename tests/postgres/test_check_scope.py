@@ -159,6 +159,14 @@ def test_checks_raise_no_false_alarm_while_writers_write_through_them(phase1_pg_
         # inversions (documented), never a gap; every blocking check passes.
         assert set(failed) <= {"sequence_numbers_contiguous"}, failed
         assert _meta(checks["sequence_numbers_contiguous"], "conversations with gaps") == 0
+        # The two suites on messages read one sample in one step; so do the contract's three checks.
+        for names in (("sequence_numbers_complete_and_unique", "sequence_numbers_contiguous"),
+                      ("plan_queries_run_and_use_indexes", "phase1_triggers_enabled", "phase1_no_invalid_indexes")):
+            steps = {e.step_key for e in result.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"
+                     and e.event_specific_data.check_name in names}
+            assert len(steps) == 1, steps
+        suites = [checks[n] for n in ("sequence_numbers_complete_and_unique", "sequence_numbers_contiguous")]
+        assert len({_meta(c, "check_scope") for c in suites}) == 1
 
 
 def test_range_runs_check_their_own_key_range_in_full(seeded_pg_url: str) -> None:
@@ -180,3 +188,19 @@ def test_range_runs_check_their_own_key_range_in_full(seeded_pg_url: str) -> Non
     assert {"sequence_numbers_complete_and_unique", "conversation_counters_match_recount",
             "content_tsv_matches_content"} <= {n for n, e in checks.items() if e.passed}
     assert all(_meta(e, "changed_ranges") == "3" for n, e in checks.items() if n != "sequence_numbers_contiguous")
+
+
+def test_the_sample_is_probed_once_and_read_by_key(seeded_pg_url: str) -> None:
+    """The slots are probed once; the queries read the rows found there by key: the same rows, every
+    one of them, and no other."""
+    from pipelines import check_scope
+
+    with psycopg.connect(seeded_pg_url, autocommit=True) as conn:
+        conn.execute("ANALYZE messages")
+        slots = check_scope.row_slots(conn, "messages", 200, seed=7)
+        at_slots = {r[0] for r in conn.execute(f"SELECT id FROM messages WHERE {slots}").fetchall()}
+        by_key = {r[0] for r in conn.execute(
+            f"SELECT id FROM messages WHERE {check_scope.keys_in(conn, 'id', sorted(at_slots, key=str))}"
+        ).fetchall()}
+        assert at_slots and by_key == at_slots
+        assert check_scope.keys_in(conn, "id", []) == "false"

@@ -154,3 +154,26 @@ def test_concurrent_index_build_does_not_block_writers(connector, seeded_pg_url)
     assert [r.outcome for r in results] == ["applied"] * 3
     assert not traffic.stats.errors
     assert threading.active_count() >= 1
+
+
+def test_steps_with_nothing_to_do_are_logged_in_one_entry_in_order(connector, tmp_path: Path, monkeypatch, caplog) -> None:
+    """A rerun's skipped steps make one log entry (each entry is an event-log write in a Dagster run),
+    written before the next step that does work, so the log keeps the steps' order."""
+    from dbopt import sqlfiles
+
+    runner = MigrationRunner(connector, settings=FAST)
+    sql_dir = tmp_path / "sql"
+    (sql_dir / "t").mkdir(parents=True)
+    monkeypatch.setattr(sqlfiles, "SQL_DIR", sql_dir)
+    steps = []
+    for n in (10, 20, 30):
+        (sql_dir / "t" / f"0{n}_note.sql").write_text(f"CREATE TABLE IF NOT EXISTS dbopt_test_note_{n} (id int);\n")
+        steps.append(Sql(f"t/0{n}_note", f"t/0{n}_note.sql"))
+    runner.apply(steps[:2])
+    with caplog.at_level(logging.INFO, logger="dbopt.runner"):
+        results = runner.apply(steps)
+    assert [r.outcome for r in results] == ["skipped", "skipped", "applied"]
+    notes = [r.getMessage() for r in caplog.records if "nothing to do" in r.getMessage()]
+    assert len(notes) == 1 and "t/010_note: already applied" in notes[0] and "t/020_note: already applied" in notes[0]
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages.index(notes[0]) < min(i for i, m in enumerate(messages) if "t/030_note" in m)
