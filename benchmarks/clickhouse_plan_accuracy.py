@@ -63,7 +63,7 @@ def measure(scale: str, folder_path: str, sample_rows: int = rollout_plan.SAMPLE
     err = None
     if receipt and receipt[-1]["actual_s"] is not None:
         total = receipt[-1]
-        err = float(total["actual_s"]) / float(total["predicted_s"]) - 1
+        err = float(total["predicted_s"]) / float(total["actual_s"]) - 1  # against the measured time (issue 15)
         print(f"\ntotal: predicted {total['predicted_s']} s, measured {total['actual_s']} s: {err:+.0%} "
               f"({'within' if abs(err) <= 0.35 else 'OUTSIDE'} +-35%)")
     _ = rollout_plan  # the model the receipt checks

@@ -34,6 +34,7 @@ def _uptime() -> str:
 
 
 def _verdict(err: float) -> str:
+    """Issue 15's goal: the prediction within +-35% of the measured value (err = predicted / measured - 1)."""
     return "within" if abs(err) <= GOAL else "OUTSIDE"
 
 
@@ -61,7 +62,7 @@ def main() -> None:
         else:
             print(f"{name}: {'succeeded' if r['succeeded'] else 'FAILED'}; no receipt")
     for index, (predicted, built) in pg["indexes"].items():
-        err = built / predicted - 1 if predicted else float("inf")
+        err = predicted / built - 1 if built else float("inf")  # the prediction's error, against what was built
         print(f"index {index}: predicted {rollout_plan.human_bytes(predicted)}, built "
               f"{rollout_plan.human_bytes(built)}: {err:+.0%} ({_verdict(err)} +-35%)")
 

@@ -560,8 +560,11 @@ def _sample(connector: PgConnector, conn: psycopg.Connection, todo: Sequence[tup
                     kind = "rewrite" if sum(n for _, n, _ in m.batches) else "read"
                     key = (step.table, step.key, kind)
                     # Measured on the tables as they are now; by this step the earlier passes have left
-                    # dead versions behind (as many as the sample's heap grew), which its walk reads too.
-                    bloat = max(1.0, m.before.get(step.table, 0) / max(initial.get(step.table, 0), 1))
+                    # dead versions behind, which its walk reads too: as many as the sample's heap grew
+                    # (rolled back, never vacuumed), but on the real table no more than the engine leaves
+                    # between its VACUUMs (one every vacuum_every_fraction of the rows rewritten).
+                    bloat = dead_versions_read(m.before.get(step.table, 0) / max(initial.get(step.table, 0), 1),
+                                               engine.settings.vacuum_every_fraction)
                     m.extra_per_row = max(0.0, real[key] - sampled[key]) * bloat
                     cal.backfill_fit[step_name] = {
                         "a_ms": round(a * 1000, 3), "b_us_per_row": round(b * 1e6, 3),
@@ -581,6 +584,14 @@ def _sample(connector: PgConnector, conn: psycopg.Connection, todo: Sequence[tup
                 f"again when it is gone (postgres_preflight names such sessions)."
             ) from None
     return measured
+
+
+def dead_versions_read(sample_growth: float, vacuum_every_fraction: float) -> float:
+    """Row versions per live row a backfill's walk reads on the real table: the sample's heap
+    growth, capped by what the engine's own VACUUMs leave (at most one fraction's worth of dead
+    versions); without those VACUUMs, the growth itself."""
+    growth = max(1.0, sample_growth)
+    return min(growth, 1.0 + vacuum_every_fraction) if vacuum_every_fraction > 0 else growth
 
 
 def _step_plan(asset: str, step: Sql | ConcurrentIndex | Backfill, todo: bool, m: _Measured | None,
