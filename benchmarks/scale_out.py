@@ -135,6 +135,11 @@ def scale_out(admin: str, url: str, pool: int, home: Path) -> tuple[float, int]:
         finally:
             os.killpg(daemon.pid, signal.SIGINT)
             daemon.wait(timeout=120)
+            # Without REDIS_URL the daemon's cache sensor starts dbopt's own Redis in its DBOPT_HOME,
+            # which outlives the daemon: stop it with the benchmark's folder.
+            from dbopt.embedded.redis import EmbeddedRedis
+
+            EmbeddedRedis(home / "data" / "redis").stop()
     assert traffic.stats.errors == [], traffic.stats.errors[:3]
     points = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
     now = most = 0
