@@ -10,6 +10,11 @@ def db_url(admin: str, name: str) -> str:
     return conninfo.make_conninfo(admin, dbname=name)
 
 
+def db_name(url: str) -> str:
+    """The database's name alone, for printing: a conninfo string carries the password too."""
+    return conninfo.conninfo_to_dict(url).get("dbname") or "?"
+
+
 def admin_url(url: str | None) -> str:
     """A superuser URL: `url`, or the embedded PostgreSQL (started if need be)."""
     if url:

@@ -29,7 +29,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 import psycopg  # noqa: E402
 
-from benchmarks.common import admin_url, clone, seeded_template  # noqa: E402
+from benchmarks.common import admin_url, clone, db_name, seeded_template  # noqa: E402
 from dbopt.postgres import rollout_plan  # noqa: E402
 
 # An index's size as built: polled while the job runs, the first size seen once it is valid
@@ -69,7 +69,7 @@ def measure(scale: str, url: str | None, sample_rows: int = rollout_plan.PlanSet
         version = conn.execute("SHOW server_version").fetchone()[0]
         autovacuum = conn.execute("SHOW autovacuum").fetchone()[0]
     load = os.getloadavg()
-    print(f"PostgreSQL {version} (autovacuum {autovacuum}), {scale} cloned into {url.rsplit('/', 1)[-1]}; "
+    print(f"PostgreSQL {version} (autovacuum {autovacuum}), {scale} cloned into {db_name(url)}; "
           f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} cores, load average {load[0]:.1f}")
 
     from dbopt.postgres import phase1

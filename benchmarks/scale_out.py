@@ -35,7 +35,7 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "true")
 import dagster as dg  # noqa: E402
 import psycopg  # noqa: E402
 
-from benchmarks.common import admin_url, clone, seeded_template  # noqa: E402
+from benchmarks.common import admin_url, clone, db_name, seeded_template  # noqa: E402
 from dbopt.paths import REPO_ROOT  # noqa: E402
 from dbopt.postgres.traffic import Traffic  # noqa: E402
 from tests.deploy.conftest import dagster_pg_url  # noqa: E402
@@ -54,7 +54,7 @@ def run_job(url: str, name: str, **kwargs) -> dg.ExecuteInProcessResult:
     result = defs.resolve_job_def(name).execute_in_process(
         resources={"postgres": PostgresResource(database_url=url)}, raise_on_error=False, **kwargs)
     if not result.success:
-        raise SystemExit(f"{name} failed on {url.rsplit('/', 1)[-1]}")
+        raise SystemExit(f"{name} failed on {db_name(url)}")
     return result
 
 
@@ -177,7 +177,7 @@ def main() -> None:
         run_job(url, "phase1_postgres")
         bad = violations(url)
         moved = numbering_violations(url, before[url])
-        print(f"  {url.rsplit('/', 1)[-1]}: phase1_postgres finished; invariant violations {bad or 'none'}; "
+        print(f"  {db_name(url)}: phase1_postgres finished; invariant violations {bad or 'none'}; "
               f"numbering violations {len(moved)}", flush=True)
 
 
